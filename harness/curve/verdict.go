@@ -1,0 +1,44 @@
+package curve
+
+// Verdict is the outcome of judging a curve against its budgets.
+type Verdict string
+
+const (
+	// Hold means every budget was kept.
+	Hold Verdict = "hold"
+	// Breach means at least one budget was exceeded: the incident reproduced.
+	Breach Verdict = "breach"
+	// Inconclusive means there was too little data to judge a budget.
+	Inconclusive Verdict = "inconclusive"
+)
+
+// Evaluation is one budget judged on one series.
+type Evaluation struct {
+	Budget   Budget  `json:"budget"`
+	Verdict  Verdict `json:"verdict"`
+	Measured float64 `json:"measured"`
+	// Fit is set for slope budgets.
+	Fit *Fit `json:"fit,omitempty"`
+	// Certain is true when more data cannot change the verdict: a ceiling
+	// already crossed, or a slope whose lower confidence bound is above the
+	// budget. A suite may stop the stimulus early on a certain breach.
+	Certain bool `json:"certain"`
+	// Baseline is the reference value for growth and residual budgets.
+	Baseline float64 `json:"baseline,omitempty"`
+	Detail   string  `json:"detail,omitempty"`
+}
+
+// Combine folds several evaluations into one verdict: any breach is a
+// breach; otherwise any inconclusive is inconclusive; otherwise hold.
+func Combine(evals []Evaluation) Verdict {
+	v := Hold
+	for _, e := range evals {
+		switch e.Verdict {
+		case Breach:
+			return Breach
+		case Inconclusive:
+			v = Inconclusive
+		}
+	}
+	return v
+}

@@ -1,0 +1,87 @@
+// Package runtime starts private instances of the container runtimes under
+// test: a containerd with its CRI plugin, or a dockerd with its own managed
+// containerd. Each instance lives under its own temp root (root, state,
+// exec-root, sockets, pidfile, log) and touches nothing outside it; a memory
+// guard SIGKILLs the daemon before it can take the machine, and Close removes
+// every process and mount the instance made.
+package runtime
+
+import (
+	"context"
+	"time"
+)
+
+// Kind names a runtime under test. It is also the Ginkgo label and the
+// "runtime" field of results.
+type Kind string
+
+const (
+	// Containerd is a standalone containerd with the CRI plugin.
+	Containerd Kind = "containerd"
+	// Dockerd is a dockerd with its own managed containerd.
+	Dockerd Kind = "dockerd"
+)
+
+// DefaultMemoryLimit is the memory guard's default RSS ceiling for a daemon.
+const DefaultMemoryLimit = 4 << 30
+
+// Sandbox is one private runtime instance.
+type Sandbox interface {
+	// Kind says which runtime this is.
+	Kind() Kind
+	// Version is the daemon's version as it reports it (e.g. "1.6.20").
+	Version() string
+	// Binary is the absolute path of the daemon binary in use.
+	Binary() string
+	// Address is the API socket: containerd's gRPC socket or dockerd's unix socket.
+	Address() string
+	// PID is the daemon's current pid, 0 while it is down.
+	PID() int
+	// Root is the instance's temp root; everything it made lives below it.
+	Root() string
+	// LogPath is the daemon's log file.
+	LogPath() string
+
+	// Start starts the daemon and waits until its API answers or ctx ends.
+	Start(ctx context.Context) error
+	// Stop stops the daemon gracefully (SIGTERM, then SIGKILL after a grace period).
+	Stop(ctx context.Context) error
+	// Crash SIGKILLs the daemon: power loss as far as its state is concerned.
+	Crash() error
+	// Restart is Stop then Start.
+	Restart(ctx context.Context) error
+	// Guard reports what the memory guard saw and whether it fired.
+	Guard() GuardReport
+	// Close stops everything the instance started (daemon, shims, containers),
+	// unmounts everything below Root and removes Root. Safe to call twice.
+	Close(ctx context.Context) error
+}
+
+// GuardReport is what the memory guard recorded.
+type GuardReport struct {
+	// Limit is the RSS ceiling in bytes.
+	Limit uint64 `json:"limit"`
+	// PeakRSS is the largest RSS the guard saw.
+	PeakRSS uint64 `json:"peak_rss"`
+	// Fired is true when the guard SIGKILLed the daemon.
+	Fired bool `json:"fired"`
+	// At is when it fired.
+	At time.Time `json:"at,omitempty"`
+}
+
+// ContainerdConfig holds the knobs relapse renders into a containerd
+// config.toml. A user's own config (RELAPSE_CONTAINERD_CONFIG) replaces the
+// template; relapse then only rewrites the paths that keep the instance
+// private (root, state, sockets).
+type ContainerdConfig struct {
+	// MaxContainerLogLineSize is the CRI plugin's max_container_log_line_size;
+	// 0 means containerd's default (16384), -1 means unlimited.
+	MaxContainerLogLineSize int
+}
+
+// DockerdConfig holds the knobs relapse renders into a dockerd daemon.json.
+type DockerdConfig struct {
+	// Extra is merged into the generated daemon.json (user keys win except
+	// the paths and sockets that keep the instance private).
+	Extra map[string]any
+}

@@ -1,0 +1,145 @@
+// Package scenario declares incidents as data — what runs, what is injected,
+// what is measured, the budgets, and the vulnerable and fixed variants — and
+// runs one variant end to end against a private runtime sandbox.
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/probe"
+	"github.com/relapse-dev/relapse/harness/runtime"
+)
+
+// Scenario is one historical incident, reproducible on demand. Its ID is the
+// one key everywhere: the scenario, the make target, the Ginkgo label, the
+// results directory and the README's track-record row.
+type Scenario struct {
+	// ID is the incident id, e.g. "containerd-huge-log-line".
+	ID string
+	// Title is one line for people.
+	Title string
+	// Runtime is the runtime under test.
+	Runtime runtime.Kind
+	// Summary tells what happened in production.
+	Summary string
+	// Source points at the write-up or upstream issue.
+	Source string
+	// Affected and Fixed name versions or configurations.
+	Affected string
+	Fixed    string
+	// Images are workload image names (directories under images/) built and
+	// loaded into the sandbox before any variant runs.
+	Images []string
+	// Variants are the configurations this incident is run in.
+	Variants []Variant
+}
+
+// Variant is one configuration of an incident with the verdict it must give:
+// a vulnerable variant must breach its budgets, a fixed one must hold.
+type Variant struct {
+	// Name is unique within the scenario, e.g. "unlimited".
+	Name string
+	// Expect is the verdict this variant must give to be ok.
+	Expect curve.Verdict
+	// Why says why this variant is expected to breach or hold.
+	Why string
+	// Sandbox is the runtime instance to start.
+	Sandbox SandboxSpec
+	// Interval is the sampling interval; 0 means 100ms.
+	Interval time.Duration
+	// Timeout caps Setup + Stimulus; 0 means 2 minutes.
+	Timeout time.Duration
+	// Budgets the variant's curves are judged against.
+	Budgets []curve.Budget
+	// Labels are extra Ginkgo labels (e.g. "slow").
+	Labels []string
+
+	// Setup prepares the workload before sampling starts (optional).
+	Setup func(ctx context.Context, e *Env) error
+	// Probes lists metric sources beyond the daemon's own process probe,
+	// called after Setup (optional).
+	Probes func(e *Env) []probe.Source
+	// Stimulus is the sampled part: it drives the workload and counts each
+	// operation with e.Ops.Add. Its ctx is cancelled early once a breach is
+	// certain, which is not an error.
+	Stimulus func(ctx context.Context, e *Env) error
+	// Diagnose captures extra diagnostics into dir on breach (optional) and
+	// returns the files it wrote.
+	Diagnose func(ctx context.Context, e *Env, dir string) ([]string, error)
+}
+
+// SandboxSpec says which runtime binary and configuration a variant runs on.
+type SandboxSpec struct {
+	// Version selects a cached runtime build (see `make runtimes`); empty
+	// means the binary from RELAPSE_CONTAINERD / RELAPSE_DOCKERD or PATH.
+	Version string
+	// Containerd holds the knobs rendered into containerd's config.toml.
+	Containerd runtime.ContainerdConfig
+	// Dockerd holds the knobs rendered into dockerd's daemon.json.
+	Dockerd runtime.DockerdConfig
+	// MemoryLimit is the guard's RSS ceiling; 0 means runtime.DefaultMemoryLimit.
+	MemoryLimit uint64
+}
+
+// Env is what a variant's hooks work with.
+type Env struct {
+	// Sandbox is the running runtime instance.
+	Sandbox runtime.Sandbox
+	// Ops counts stimulus operations; the sampler tags samples with it.
+	Ops *probe.Ops
+	// Images maps a workload image name to its reference in the sandbox.
+	Images map[string]string
+	// Dir is this variant's results directory.
+	Dir string
+	// Logf narrates into the suite's output.
+	Logf func(format string, args ...any)
+	// Mark records a named phase (e.g. "settle") on every series.
+	Mark func(name string)
+	// Defer registers a cleanup that runs when the variant ends, also on
+	// failure or interrupt, in reverse order.
+	Defer func(func(ctx context.Context) error)
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// Validate reports a scenario that cannot run, naming what is wrong.
+func (s Scenario) Validate() error {
+	if !idPattern.MatchString(s.ID) {
+		return fmt.Errorf("scenario id %q: want lower-case words joined by '-'", s.ID)
+	}
+	if s.Runtime != runtime.Containerd && s.Runtime != runtime.Dockerd {
+		return fmt.Errorf("scenario %s: unknown runtime %q", s.ID, s.Runtime)
+	}
+	if len(s.Variants) == 0 {
+		return fmt.Errorf("scenario %s: no variants", s.ID)
+	}
+	seen := map[string]bool{}
+	for _, v := range s.Variants {
+		if !idPattern.MatchString(v.Name) {
+			return fmt.Errorf("scenario %s: variant name %q: want lower-case words joined by '-'", s.ID, v.Name)
+		}
+		if seen[v.Name] {
+			return fmt.Errorf("scenario %s: variant %q declared twice", s.ID, v.Name)
+		}
+		seen[v.Name] = true
+		if v.Expect != curve.Hold && v.Expect != curve.Breach {
+			return fmt.Errorf("scenario %s/%s: expect must be %q or %q, got %q", s.ID, v.Name, curve.Hold, curve.Breach, v.Expect)
+		}
+		if v.Stimulus == nil {
+			return fmt.Errorf("scenario %s/%s: no stimulus", s.ID, v.Name)
+		}
+		if len(v.Budgets) == 0 {
+			return fmt.Errorf("scenario %s/%s: no budgets", s.ID, v.Name)
+		}
+		for _, b := range v.Budgets {
+			if err := b.Validate(); err != nil {
+				return fmt.Errorf("scenario %s/%s: %w", s.ID, v.Name, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs the Debian packages relapse needs to run real runtimes.
+#
+# It says what it installs, installs only what is missing, and never starts a
+# system service: a policy-rc.d that denies service starts is in place for the
+# duration of the install (docker.io's postinst would otherwise start the
+# host's own dockerd, which relapse never uses).
+#
+# On a machine where this cannot work (not root, not Debian/apt) it stops and
+# lists what is needed so a person can install it.
+set -euo pipefail
+
+# Package -> why relapse needs it.
+declare -A WHY=(
+  [containerd]="containerd + ctr: the CRI runtime under test and image import"
+  [runc]="the OCI runtime both daemons start containers with"
+  [docker.io]="dockerd 20.10.24: the Docker daemon under test (never started as a service)"
+  [fuse3]="fusermount3 and /dev/fuse support for the hung FUSE mount fault"
+  [strace]="diagnostics: a few seconds of strace -f of a hung daemon"
+  [debootstrap]="builds the Debian rootfs for the PHP-FPM workload image without a registry"
+  [iptables]="dockerd links against it even with --iptables=false"
+  [procps]="ps/pgrep used in cleanup checks"
+  [ca-certificates]="debootstrap and apt over https mirrors"
+  [util-linux]="mount/umount/nsenter for cleanup"
+)
+PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux)
+
+need() { printf 'relapse needs these Debian packages:\n'; for p in "${PKGS[@]}"; do printf '  %-16s %s\n' "$p" "${WHY[$p]}"; done; }
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: must run as root to install packages (uid $(id -u))." >&2
+  need >&2; exit 1
+fi
+if ! command -v apt-get >/dev/null || ! command -v dpkg-query >/dev/null; then
+  echo "install-deps: this is not a Debian/apt machine; install the equivalents by hand." >&2
+  need >&2; exit 1
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$st" = "install ok installed" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present (${PKGS[*]})"; exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+for p in "${missing[@]}"; do printf '  %-16s %s\n' "$p" "${WHY[$p]}"; done
+
+# Keep services from starting while installing.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# temporary, from relapse install-deps.sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"; made_policy=1
+fi
+cleanup() { [ "$made_policy" = 1 ] && rm -f "$policy"; return 0; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# If a service manager started anything anyway, stop it: relapse runs private daemons only.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  for u in docker.socket docker.service containerd.service; do
+    systemctl disable --now "$u" >/dev/null 2>&1 || true
+  done
+fi
+echo "install-deps: done"
