@@ -1,0 +1,158 @@
+package curve
+
+import (
+	"fmt"
+)
+
+// Phase names the harness marks on every series.
+const (
+	// PhaseStimulus is when the stimulus starts; samples before it are the baseline.
+	PhaseStimulus = "stimulus"
+	// PhaseSettle is when the stimulus has ended and the run waits for the
+	// daemon to drain; slopes are fitted before it, residuals after it.
+	PhaseSettle = "settle"
+)
+
+// Minimum data for a slope verdict, and for calling a breach certain early.
+const (
+	minSlopePoints     = 10
+	minCertainPoints   = 20
+	minDistinctXValues = 3
+)
+
+// Evaluate judges one budget on its metric's series. final says the run is
+// over: a residual budget is only judged then, and an inconclusive result is
+// only reported then (before, it just means "not yet").
+func Evaluate(b Budget, s Series, final bool) Evaluation {
+	e := Evaluation{Budget: b, Verdict: Inconclusive}
+	if err := b.Validate(); err != nil {
+		e.Detail = err.Error()
+		return e
+	}
+	if len(s.Points) == 0 {
+		e.Detail = fmt.Sprintf("no samples of %s", b.Metric)
+		return e
+	}
+	switch b.Kind {
+	case Slope:
+		return evalSlope(e, s)
+	case Ceiling:
+		e.Measured = s.Max()
+		e.Verdict, e.Certain = judge(e.Measured, b.Max), e.Measured > b.Max
+		e.Detail = fmt.Sprintf("peak %g, ceiling %g", e.Measured, b.Max)
+	case Growth:
+		e.Baseline = baseline(s)
+		e.Measured = s.Max() - e.Baseline
+		e.Verdict, e.Certain = judge(e.Measured, b.Max), e.Measured > b.Max
+		e.Detail = fmt.Sprintf("peak %g over baseline %g", e.Measured, e.Baseline)
+	case Residual:
+		if !final {
+			e.Detail = "residual is judged when the run ends"
+			return e
+		}
+		e.Baseline = baseline(s)
+		last := s.Points[len(s.Points)-1].T
+		win := b.SettleWindow
+		if win == 0 {
+			win = 3
+		}
+		tail := s.Window(last-win, last+1)
+		if settle, ok := s.PhaseAt(PhaseSettle); !ok || len(tail) == 0 || tail[0].T < settle {
+			e.Detail = fmt.Sprintf("no settle phase of at least %gs to judge a residual on", win)
+			return e
+		}
+		vs := make([]float64, len(tail))
+		for i, p := range tail {
+			vs[i] = p.V
+		}
+		e.Measured = Median(vs) - e.Baseline
+		e.Verdict = judge(e.Measured, b.Max)
+		e.Certain = true
+		e.Detail = fmt.Sprintf("median of last %gs is %g above baseline %g", win, e.Measured, e.Baseline)
+	}
+	return e
+}
+
+func evalSlope(e Evaluation, s Series) Evaluation {
+	b := e.Budget
+	from, _ := s.PhaseAt(PhaseStimulus)
+	to, settled := s.PhaseAt(PhaseSettle)
+	var xs, ys []float64
+	distinct := map[float64]bool{}
+	for _, p := range s.Points {
+		if p.T < from || (settled && p.T >= to) {
+			continue
+		}
+		if (b.Per == PerSecond && p.T < from+b.Warmup) || (b.Per == PerOp && p.Op < b.Warmup) {
+			continue
+		}
+		x := b.Per.X(p)
+		xs, ys = append(xs, x), append(ys, p.V)
+		distinct[x] = true
+	}
+	if len(xs) < minSlopePoints || len(distinct) < minDistinctXValues {
+		e.Detail = fmt.Sprintf("%d points at %d distinct x after warm-up %g%s: too few to fit a slope", len(xs), len(distinct), b.Warmup, b.Per)
+		return e
+	}
+	f := TheilSen(xs, ys, 0.95)
+	e.Fit = &f
+	e.Measured = f.Slope
+	e.Verdict = judge(f.Slope, b.Max)
+	e.Certain = f.N >= minCertainPoints && f.Lo > b.Max
+	e.Detail = fmt.Sprintf("slope %g/%s (95%% CI %g..%g, n=%d), budget %g", f.Slope, b.Per, f.Lo, f.Hi, f.N, b.Max)
+	return e
+}
+
+func judge(measured, max float64) Verdict {
+	if measured > max {
+		return Breach
+	}
+	return Hold
+}
+
+// baseline is the median of the samples before the stimulus phase, or the
+// first sample's value when there are none.
+func baseline(s Series) float64 {
+	if start, ok := s.PhaseAt(PhaseStimulus); ok {
+		var vs []float64
+		for _, p := range s.Points {
+			if p.T < start {
+				vs = append(vs, p.V)
+			}
+		}
+		if len(vs) > 0 {
+			return Median(vs)
+		}
+	}
+	return s.Points[0].V
+}
+
+// EvaluateAll judges every budget on the series named by its metric. A
+// budget whose metric has no series is inconclusive with a detail saying so.
+func EvaluateAll(budgets []Budget, series []Series, final bool) []Evaluation {
+	byName := make(map[string]Series, len(series))
+	for _, s := range series {
+		byName[s.Metric] = s
+	}
+	out := make([]Evaluation, 0, len(budgets))
+	for _, b := range budgets {
+		s, ok := byName[b.Metric]
+		if !ok {
+			out = append(out, Evaluation{Budget: b, Verdict: Inconclusive, Detail: fmt.Sprintf("no series %q was sampled", b.Metric)})
+			continue
+		}
+		out = append(out, Evaluate(b, s, final))
+	}
+	return out
+}
+
+// BreachCertain reports whether any evaluation is a breach more data cannot
+// undo, so the stimulus can stop early.
+func BreachCertain(evals []Evaluation) bool {
+	for _, e := range evals {
+		if e.Verdict == Breach && e.Certain {
+			return true
+		}
+	}
+	return false
+}

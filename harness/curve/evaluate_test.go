@@ -1,0 +1,162 @@
+package curve
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+)
+
+// sampled builds a series at 10 Hz: baseline for pre seconds, then the
+// stimulus for dur seconds with f(t, op) and ops per second, then a settle
+// phase of settle seconds with g(t).
+func sampled(pre, dur, settle, opsPerSec float64, f func(t, op float64) float64, g func(t float64) float64, noise float64) Series {
+	r := rand.New(rand.NewPCG(5, 5))
+	s := Series{Metric: "m", Unit: "x"}
+	s.Phases = []Phase{{PhaseStimulus, pre}}
+	if settle > 0 {
+		s.Phases = append(s.Phases, Phase{PhaseSettle, pre + dur})
+	}
+	for t := 0.0; t < pre+dur+settle; t += 0.1 {
+		var v, op float64
+		switch {
+		case t < pre:
+			v = f(0, 0)
+		case t < pre+dur:
+			op = float64(int((t - pre) * opsPerSec))
+			v = f(t-pre, op)
+		default:
+			op = float64(int(dur * opsPerSec))
+			v = g(t - pre - dur)
+		}
+		s.Points = append(s.Points, Point{T: t, Op: op, V: v + r.NormFloat64()*noise})
+	}
+	return s
+}
+
+func TestLeakBreachesPerOpSlopeAndResidual(t *testing.T) {
+	// dockerd 20.10.5: +2 goroutines per call, nothing drains.
+	leak := sampled(2, 60, 20, 1, func(_, op float64) float64 { return 44 + 2*op }, func(float64) float64 { return 44 + 2*60 }, 0.5)
+	budgets := []Budget{
+		{Metric: "m", Kind: Slope, Per: PerOp, Max: 0.05, Warmup: 10},
+		{Metric: "m", Kind: Residual, Max: 8, SettleWindow: 5},
+	}
+	evals := EvaluateAll(budgets, []Series{leak}, true)
+	for _, e := range evals {
+		if e.Verdict != Breach {
+			t.Fatalf("%s: %s (%s), want breach", e.Budget, e.Verdict, e.Detail)
+		}
+	}
+	if s := evals[0].Measured; s < 1.9 || s > 2.1 {
+		t.Fatalf("per-op slope %g, want ~2", s)
+	}
+	if !evals[0].Certain {
+		t.Fatalf("a 2/op slope against 0.05/op should be certain: %s", evals[0].Detail)
+	}
+}
+
+func TestPlateauThatDrainsHolds(t *testing.T) {
+	g := NewWithT(t)
+	// dockerd 20.10.24: rises ~12 in the first 10 calls, flat, drains after.
+	plateau := func(_, op float64) float64 { return 43 + min(op, 10)*1.2 }
+	drain := func(t float64) float64 {
+		if t < 12 {
+			return 55
+		}
+		return 43
+	}
+	s := sampled(2, 60, 25, 1, plateau, drain, 0.5)
+	budgets := []Budget{
+		{Metric: "m", Kind: Slope, Per: PerOp, Max: 0.05, Warmup: 15},
+		{Metric: "m", Kind: Ceiling, Max: 80},
+		{Metric: "m", Kind: Residual, Max: 8, SettleWindow: 5},
+	}
+	g.Expect([]Series{s}).To(StayWithin(budgets...))
+	// The in-flight peak (~55) is still seen: a tighter ceiling breaches.
+	peak := Evaluate(Budget{Metric: "m", Kind: Ceiling, Max: 50}, s, true)
+	g.Expect(peak.Verdict).To(Equal(Breach))
+	g.Expect(peak.Measured).To(BeNumerically("~", 55, 2))
+}
+
+func TestFlatNoisyMemoryHolds(t *testing.T) {
+	g := NewWithT(t)
+	// containerd with 16384: flat ~47 MiB with 1 MiB of jitter.
+	s := sampled(1, 12, 0, 40, func(float64, float64) float64 { return 47 << 20 }, nil, 1<<20)
+	g.Expect(s).To(GrowAtMost(1<<20, PerSecond))
+	e := Evaluate(Budget{Metric: "m", Kind: Growth, Max: 16 << 20}, s, true)
+	g.Expect(e.Verdict).To(Equal(Hold), e.Detail)
+}
+
+func TestFastGrowthIsCertainEarly(t *testing.T) {
+	g := NewWithT(t)
+	// containerd with -1: 52 MiB/s. After 3 s the breach must already be certain.
+	s := sampled(1, 3, 0, 50, func(t, _ float64) float64 { return 47<<20 + t*(52<<20) }, nil, 2<<20)
+	e := Evaluate(Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 1 << 20}, s, false)
+	g.Expect(e.Verdict).To(Equal(Breach))
+	g.Expect(e.Certain).To(BeTrue(), e.Detail)
+	g.Expect(e.Measured).To(BeNumerically("~", 52<<20, 4<<20))
+	g.Expect(BreachCertain([]Evaluation{e})).To(BeTrue())
+}
+
+func TestNoisyHoldIsNeverCertainBreach(t *testing.T) {
+	g := NewWithT(t)
+	s := sampled(1, 5, 0, 50, func(float64, float64) float64 { return 100 }, nil, 10)
+	e := Evaluate(Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 5}, s, false)
+	g.Expect(e.Certain && e.Verdict == Breach).To(BeFalse(), e.Detail)
+}
+
+func TestTooLittleDataIsInconclusive(t *testing.T) {
+	g := NewWithT(t)
+	s := sampled(0.2, 0.5, 0, 1, func(float64, float64) float64 { return 1 }, nil, 0)
+	e := Evaluate(Budget{Metric: "m", Kind: Slope, Per: PerOp, Max: 1}, s, true)
+	g.Expect(e.Verdict).To(Equal(Inconclusive))
+	g.Expect(s).NotTo(StayWithin(Budget{Metric: "m", Kind: Slope, Per: PerOp, Max: 1}))
+	// A residual without a settle phase cannot be judged either.
+	r := Evaluate(Budget{Metric: "m", Kind: Residual, Max: 1}, s, true)
+	g.Expect(r.Verdict).To(Equal(Inconclusive))
+	g.Expect(r.Detail).To(ContainSubstring("settle"))
+}
+
+func TestCeilingAndGrowth(t *testing.T) {
+	g := NewWithT(t)
+	s := Series{Metric: "m", Phases: []Phase{{PhaseStimulus, 1}}, Points: []Point{{0, 0, 10}, {0.5, 0, 12}, {1, 0, 11}, {2, 1, 50}, {3, 2, 20}}}
+	c := Evaluate(Budget{Metric: "m", Kind: Ceiling, Max: 40}, s, false)
+	g.Expect(c.Verdict).To(Equal(Breach))
+	g.Expect(c.Certain).To(BeTrue())
+	gr := Evaluate(Budget{Metric: "m", Kind: Growth, Max: 40}, s, true)
+	g.Expect(gr.Baseline).To(Equal(11.0)) // median of the pre-stimulus samples
+	g.Expect(gr.Measured).To(Equal(39.0))
+	g.Expect(gr.Verdict).To(Equal(Hold))
+}
+
+func TestBudgetValidation(t *testing.T) {
+	for _, tc := range []struct {
+		b    Budget
+		want string
+	}{
+		{Budget{Kind: Slope, Per: PerOp}, "metric is empty"},
+		{Budget{Metric: "m", Kind: "slop"}, `unknown kind "slop"`},
+		{Budget{Metric: "m", Kind: Slope, Per: "min"}, `per must be`},
+		{Budget{Metric: "m", Kind: Ceiling, Max: -1}, "negative"},
+		{Budget{Metric: "m", Kind: Growth, Warmup: -2}, "must not be negative"},
+	} {
+		err := tc.b.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want it to say %q", tc.b, err, tc.want)
+		}
+	}
+	if err := (Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 1}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMissingSeriesAndCombine(t *testing.T) {
+	g := NewWithT(t)
+	evals := EvaluateAll([]Budget{{Metric: "absent", Kind: Ceiling, Max: 1}}, nil, true)
+	g.Expect(evals[0].Verdict).To(Equal(Inconclusive))
+	g.Expect(evals[0].Detail).To(ContainSubstring(`"absent"`))
+	g.Expect(Combine([]Evaluation{{Verdict: Hold}, {Verdict: Inconclusive}})).To(Equal(Inconclusive))
+	g.Expect(Combine([]Evaluation{{Verdict: Inconclusive}, {Verdict: Breach}})).To(Equal(Breach))
+	g.Expect(Combine(nil)).To(Equal(Hold))
+}
