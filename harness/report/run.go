@@ -1,0 +1,167 @@
+// Package report writes what a relapse run found into results/<run-id>/: a
+// summary.json other tools read (its keys are a contract), the raw series of
+// every variant as CSV and JSON (so a verdict can be recomputed after a
+// fitting change), an SVG chart per series, an index.html a person reads at
+// a glance, an OpenMetrics file for dashboards, and a results/latest symlink.
+package report
+
+import (
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/runtime"
+)
+
+// Run is everything one suite process found: it is summary.json.
+type Run struct {
+	// ID names the run and its directory, e.g. "20261123T150405Z".
+	ID string `json:"id"`
+	// Started and Finished bound the run; Finished is zero while it is
+	// still being written (an interrupted run keeps a zero Finished).
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	// Host says where it ran: runtime behaviour depends on kernel and cgroups.
+	Host Host `json:"host"`
+	// Results has one entry per incident variant, sorted by incident, variant.
+	Results []Result `json:"results"`
+}
+
+// Host is the machine a run measured. Verdicts of memory incidents depend on
+// the kernel and the cgroup version, so they travel with every result set.
+type Host struct {
+	Kernel string `json:"kernel"`
+	// CgroupVersion is "v1" or "v2" (unified hierarchy mounted at /sys/fs/cgroup).
+	CgroupVersion string `json:"cgroup_version"`
+	Hostname      string `json:"hostname,omitempty"`
+	CPUs          int    `json:"cpus"`
+	// MemTotal is the machine's memory in bytes.
+	MemTotal uint64 `json:"mem_total"`
+}
+
+// Result is what one incident variant gave. Its JSON keys are a contract
+// read by other tools (CI annotations, the track-record table, dashboards):
+// add keys, never rename them.
+type Result struct {
+	Incident string `json:"incident"`
+	Variant  string `json:"variant"`
+	// Title is the scenario's one line for people (optional).
+	Title string `json:"title,omitempty"`
+	// Runtime is a runtime.Kind: "containerd" or "dockerd".
+	Runtime string `json:"runtime"`
+	Version string `json:"version"`
+	// Binary is the daemon binary the variant ran.
+	Binary string `json:"binary,omitempty"`
+	// Config holds the key knobs the variant set, e.g.
+	// "max_container_log_line_size": -1.
+	Config map[string]any `json:"config,omitempty"`
+
+	// Expect is the verdict the variant must give ("hold" or "breach");
+	// Verdict is what it gave (a curve.Verdict). Plain strings, because
+	// they are written and compared as JSON text.
+	Expect  string `json:"expect"`
+	Verdict string `json:"verdict"`
+	// OK is Verdict == Expect with no error. Writer.Add sets it, so every
+	// tool agrees on what passing means.
+	OK bool `json:"ok"`
+
+	// Metric, BudgetKind, Slope, SlopeUnit and Budget describe the primary
+	// budget: the first slope budget, else the first budget (see Primary).
+	// Slope is that budget's measured value: a fitted slope for a slope
+	// budget, else the peak, growth or residual BudgetKind names.
+	Metric     string     `json:"metric"`
+	BudgetKind curve.Kind `json:"budget_kind,omitempty"`
+	Slope      float64    `json:"slope"`
+	SlopeUnit  string     `json:"slope_unit"`
+	Budget     float64    `json:"budget"`
+	// Growth is the primary metric's last value minus its first.
+	Growth float64 `json:"growth"`
+
+	// Started is when the variant began (optional).
+	Started time.Time `json:"started,omitzero"`
+	// DurationS is how long the variant sampled, in seconds.
+	DurationS float64 `json:"duration_s"`
+	// VerdictAfterS is how many seconds after the stimulus started the
+	// verdict was reached (early for a certain breach).
+	VerdictAfterS float64 `json:"verdict_after_s"`
+	// StoppedEarly is true when the stimulus stopped on a certain breach.
+	StoppedEarly bool `json:"stopped_early"`
+
+	// Series is the primary metric's CSV, relative to the run directory;
+	// SeriesFiles lists every series' CSV (each has a .json twin with the
+	// raw curve.Series) and Charts every SVG.
+	Series      string   `json:"series"`
+	SeriesFiles []string `json:"series_files"`
+	Charts      []string `json:"charts"`
+
+	// Evaluations are every budget judged, in budget order.
+	Evaluations []curve.Evaluation `json:"evaluations"`
+	// Diagnostics are files captured on breach or failure, relative to the
+	// run directory when they lie inside it.
+	Diagnostics []string `json:"diagnostics"`
+	// Guard is what the runtime's memory guard saw.
+	Guard *runtime.GuardReport `json:"guard,omitempty"`
+	// Labels are the variant's Ginkgo labels.
+	Labels []string `json:"labels,omitempty"`
+	// Units maps each sampled metric to its unit (e.g. "bytes"), so the
+	// evaluations' numbers can be read without the series files.
+	Units map[string]string `json:"units,omitempty"`
+	// Extras holds scenario-specific numbers, e.g.
+	// "inflight_peak_goroutines", "residual_fds", "kmem_bytes_per_request".
+	Extras map[string]float64 `json:"extras,omitempty"`
+	// Warnings name values the writer had to change to store the result
+	// (e.g. a non-finite number JSON cannot hold).
+	Warnings []string `json:"warnings,omitempty"`
+	// Error is the failure text when the variant could not run to a verdict.
+	Error string `json:"error,omitempty"`
+}
+
+// SetPrimary fills Metric, BudgetKind, Slope, SlopeUnit and Budget from the
+// primary evaluation (see Primary), the slope's unit from its series, and
+// Growth from that series. Writer.Add does the same for a result whose
+// Metric is empty, so calling it is only needed to read the numbers before
+// the result is added.
+func (r *Result) SetPrimary(evals []curve.Evaluation, series []curve.Series) {
+	p, ok := Primary(evals)
+	if !ok {
+		return
+	}
+	r.Metric = p.Budget.Metric
+	r.BudgetKind = p.Budget.Kind
+	r.Slope = p.Measured
+	r.Budget = p.Budget.Max
+	unit := ""
+	for _, s := range series {
+		if s.Metric == r.Metric {
+			unit = s.Unit
+			r.Growth = s.Growth()
+		}
+	}
+	r.SlopeUnit = p.Budget.Unit(unit)
+}
+
+// Counts returns how many results passed (OK) and how many did not.
+func (r Run) Counts() (passed, failed int) {
+	for _, res := range r.Results {
+		if res.OK {
+			passed++
+		} else {
+			failed++
+		}
+	}
+	return passed, failed
+}
+
+// Primary returns the evaluation a result's headline numbers describe: the
+// first slope budget, else the first budget. Growth rate is what relapse is
+// about, so a slope is the number a reader wants first.
+func Primary(evals []curve.Evaluation) (curve.Evaluation, bool) {
+	for _, e := range evals {
+		if e.Budget.Kind == curve.Slope {
+			return e, true
+		}
+	}
+	if len(evals) > 0 {
+		return evals[0], true
+	}
+	return curve.Evaluation{}, false
+}

@@ -1,0 +1,39 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+)
+
+func TestTable(t *testing.T) {
+	var run Run
+	run.ID = "r1"
+	for _, s := range sampleRun()[:2] {
+		r := s.result
+		complete(&r, s.series)
+		run.Results = append(run.Results, r)
+	}
+	out := Table(run)
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if last := lines[len(lines)-1]; last != "2 passed, 0 failed" {
+		t.Errorf("last line %q, want exactly %q\n%s", last, "2 passed, 0 failed", out)
+	}
+	for _, want := range []string{"INCIDENT", "containerd-huge-log-line  unlimited", "52 MiB/s", "> 1 MiB/s", "<= 1 MiB/s", "3.4s (early)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	for _, l := range lines {
+		if strings.HasSuffix(l, " ") {
+			t.Errorf("trailing space in %q", l)
+		}
+	}
+
+	run.Results = append(run.Results, Result{Incident: "x", Variant: "y", Expect: string(curve.Hold), Verdict: string(curve.Inconclusive), Error: "dockerd did not start:\nsee log"})
+	out = Table(run)
+	if !strings.Contains(out, "\n2 passed, 1 failed\n") || !strings.Contains(out, "FAILED") || !strings.Contains(out, "x/y: error: dockerd did not start: see log") {
+		t.Errorf("failed result not shown:\n%s", out)
+	}
+}

@@ -1,0 +1,417 @@
+package report
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/runtime"
+)
+
+// TestSummarySchema checks every key of the result contract other tools
+// read, with its JSON type, by decoding summary.json into plain maps.
+func TestSummarySchema(t *testing.T) {
+	w := writeSample(t, t.TempDir())
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(w.Dir(), SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\n  \"results\"") {
+		t.Errorf("summary.json is not indented")
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	type kind int
+	const (
+		str kind = iota
+		num
+		boolean
+		array
+		object
+	)
+	check := func(where string, m map[string]any, key string, k kind) {
+		t.Helper()
+		v, ok := m[key]
+		if !ok {
+			t.Errorf("%s: key %q missing", where, key)
+			return
+		}
+		var good bool
+		switch k {
+		case str:
+			_, good = v.(string)
+		case num:
+			_, good = v.(float64)
+		case boolean:
+			_, good = v.(bool)
+		case array:
+			_, good = v.([]any)
+		case object:
+			_, good = v.(map[string]any)
+		}
+		if !good {
+			t.Errorf("%s: key %q is %T (%v)", where, key, v, v)
+		}
+	}
+	check("run", doc, "id", str)
+	check("run", doc, "started", str)
+	check("run", doc, "finished", str)
+	check("run", doc, "host", object)
+	check("run", doc, "results", array)
+	host := doc["host"].(map[string]any)
+	for _, k := range []string{"kernel", "cgroup_version"} {
+		check("host", host, k, str)
+	}
+	check("host", host, "cpus", num)
+	check("host", host, "mem_total", num)
+	if v := host["cgroup_version"]; v != "v1" && v != "v2" {
+		t.Errorf("cgroup_version %v", v)
+	}
+
+	results := doc["results"].([]any)
+	if len(results) != 3 {
+		t.Fatalf("%d results, want 3", len(results))
+	}
+	var order []string
+	for _, r := range results {
+		m := r.(map[string]any)
+		where := m["incident"].(string) + "/" + m["variant"].(string)
+		order = append(order, where)
+		for _, k := range []string{"incident", "variant", "runtime", "version", "expect", "verdict", "metric", "slope_unit", "series"} {
+			check(where, m, k, str)
+		}
+		for _, k := range []string{"slope", "budget", "growth", "duration_s", "verdict_after_s"} {
+			check(where, m, k, num)
+		}
+		for _, k := range []string{"ok", "stopped_early"} {
+			check(where, m, k, boolean)
+		}
+		for _, k := range []string{"diagnostics", "evaluations", "series_files", "charts"} {
+			check(where, m, k, array)
+		}
+		// The series path is relative to the run directory and exists.
+		series := m["series"].(string)
+		if want := where + "/" + m["metric"].(string) + ".csv"; series != want {
+			t.Errorf("%s: series %q, want %q", where, series, want)
+		}
+		if _, err := os.Stat(filepath.Join(w.Dir(), series)); err != nil {
+			t.Errorf("%s: %v", where, err)
+		}
+		for _, c := range m["charts"].([]any) {
+			if _, err := os.Stat(filepath.Join(w.Dir(), c.(string))); err != nil {
+				t.Errorf("%s: chart %v", where, err)
+			}
+		}
+	}
+	want := []string{"containerd-huge-log-line/default-limit", "containerd-huge-log-line/unlimited", "dockerd-kill-d-state/fixed"}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Errorf("results in order %v, want %v", order, want)
+	}
+
+	// The example of the contract, checked by value on the breach variant.
+	br := results[1].(map[string]any)
+	check("breach", br, "config", object)
+	check("breach", br, "guard", object)
+	if br["runtime"] != "containerd" || br["version"] != "1.6.20" || br["expect"] != "breach" || br["verdict"] != "breach" || br["ok"] != true ||
+		br["metric"] != "containerd_rss_bytes" || br["slope_unit"] != "bytes/s" || br["budget"] != float64(1<<20) || br["stopped_early"] != true {
+		t.Errorf("breach result: %v", br)
+	}
+	if s := br["slope"].(float64); math.Abs(s-52<<20) > 1<<20 {
+		t.Errorf("breach slope %v, want ~52 MiB/s", s)
+	}
+	if d := br["diagnostics"].([]any); len(d) != 1 || d[0] != "containerd-huge-log-line/unlimited/goroutines.txt" {
+		t.Errorf("diagnostics %v, want one path relative to the run dir", d)
+	}
+	kill := results[2].(map[string]any)
+	check("kill", kill, "extras", object)
+	if kill["charts"].([]any)[1] != "dockerd-kill-d-state/fixed/dockerd_goroutines-per-op.svg" {
+		t.Errorf("per-op chart missing: %v", kill["charts"])
+	}
+}
+
+// TestSeriesJSONRecomputesVerdict reads a stored series back and judges it
+// again: the reason the raw series is kept.
+func TestSeriesJSONRecomputesVerdict(t *testing.T) {
+	w := writeSample(t, t.TempDir())
+	run, err := Load(w.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range run.Results {
+		var series []curve.Series
+		var budgets []curve.Budget
+		for _, f := range r.SeriesFiles {
+			s, err := LoadSeries(filepath.Join(w.Dir(), strings.TrimSuffix(f, ".csv")+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			series = append(series, s)
+			csvFile, err := os.Open(filepath.Join(w.Dir(), f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pts, err := ReadCSV(csvFile)
+			csvFile.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pts) != len(s.Points) || pts[len(pts)-1] != s.Points[len(pts)-1] {
+				t.Errorf("%s: CSV and JSON disagree", f)
+			}
+		}
+		for _, e := range r.Evaluations {
+			budgets = append(budgets, e.Budget)
+		}
+		again := curve.EvaluateAll(budgets, series, true)
+		if v := curve.Combine(again); string(v) != r.Verdict {
+			t.Errorf("%s/%s: recomputed verdict %s, stored %s", r.Incident, r.Variant, v, r.Verdict)
+		}
+		if again[0].Measured != r.Evaluations[0].Measured {
+			t.Errorf("%s/%s: recomputed %v, stored %v", r.Incident, r.Variant, again[0].Measured, r.Evaluations[0].Measured)
+		}
+	}
+}
+
+func TestLatestPointsAtNewestRun(t *testing.T) {
+	root := t.TempDir()
+	var ids []string
+	for i := 0; i < 2; i++ {
+		w, err := NewWriter(root, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		ids = append(ids, filepath.Base(w.Dir()))
+	}
+	if ids[0] == ids[1] {
+		t.Fatalf("two runs got the same id %s", ids[0])
+	}
+	if _, err := time.Parse(runIDTimeLayout, strings.SplitN(ids[0], "-", 2)[0]); err != nil {
+		t.Errorf("default run id %q is not a UTC timestamp: %v", ids[0], err)
+	}
+	target, err := os.Readlink(filepath.Join(root, LatestLink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target != ids[1] {
+		t.Errorf("latest -> %q, want the relative name %q", target, ids[1])
+	}
+	run, err := Load(filepath.Join(root, LatestLink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.ID != ids[1] || run.Finished.IsZero() {
+		t.Errorf("latest run %s finished %v", run.ID, run.Finished)
+	}
+	if left, _ := filepath.Glob(filepath.Join(root, ".*")); len(left) != 0 {
+		t.Errorf("temp files left: %v", left)
+	}
+}
+
+func TestLatestThatIsADirectoryIsAnError(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, LatestLink), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWriter(root, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "not a symlink") {
+		t.Errorf("Close with a latest directory: %v", err)
+	}
+}
+
+func TestNewWriterRunIDs(t *testing.T) {
+	root := t.TempDir()
+	// An explicit id may reuse a directory made beforehand (JUnit output)...
+	if err := os.MkdirAll(filepath.Join(root, "ci-42"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWriter(root, "ci-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Dir() != filepath.Join(root, "ci-42") {
+		t.Errorf("dir %s", w.Dir())
+	}
+	// ...but not one holding another run's summary.
+	if _, err := NewWriter(root, "ci-42"); err == nil || !strings.Contains(err.Error(), "already has") {
+		t.Errorf("second writer on ci-42: %v", err)
+	}
+	for _, bad := range []string{"a/b", "..", LatestLink} {
+		if _, err := NewWriter(root, bad); err == nil {
+			t.Errorf("run id %q accepted", bad)
+		}
+	}
+	if _, err := NewWriter("", ""); err == nil {
+		t.Errorf("empty results dir accepted")
+	}
+}
+
+func TestAddValidatesAndReplaces(t *testing.T) {
+	w, err := NewWriter(t.TempDir(), "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
+
+	bad := s.result
+	bad.Expect = "pass"
+	if err := w.Add(bad, s.series); err == nil || !strings.Contains(err.Error(), "expect") {
+		t.Errorf("bad expect: %v", err)
+	}
+	bad = s.result
+	bad.Incident = "../escape"
+	if err := w.Add(bad, s.series); err == nil {
+		t.Errorf("incident with a path separator accepted")
+	}
+	dup := []curve.Series{s.series[0], s.series[0]}
+	if err := w.Add(s.result, dup); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("duplicate series: %v", err)
+	}
+
+	// A failed attempt, then a retry that passes: the retry replaces it.
+	failed := Result{Incident: s.result.Incident, Variant: s.result.Variant, Runtime: string(runtime.Containerd), Expect: string(curve.Breach), Error: "sandbox did not start"}
+	if err := w.Add(failed, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := w.Run().Results
+	if len(got) != 1 || got[0].OK || got[0].Verdict != string(curve.Inconclusive) || got[0].Diagnostics == nil || got[0].Evaluations == nil {
+		t.Fatalf("failed result stored as %+v", got)
+	}
+	// OK is the writer's to decide: a claim of ok with a wrong verdict is overruled.
+	retry := s.result
+	retry.OK = false
+	if err := w.Add(retry, s.series); err != nil {
+		t.Fatal(err)
+	}
+	got = w.Run().Results
+	if len(got) != 1 || !got[0].OK || got[0].Error != "" {
+		t.Fatalf("retry stored as %+v", got)
+	}
+	liar := s.result
+	liar.Verdict, liar.OK = string(curve.Hold), true
+	if err := w.Add(liar, s.series); err != nil {
+		t.Fatal(err)
+	}
+	if w.Run().Results[0].OK {
+		t.Errorf("hold on an expected breach stored as ok")
+	}
+
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(s.result, s.series); err == nil {
+		t.Errorf("Add after Close accepted")
+	}
+}
+
+func TestAddStoresNonFiniteNumbersWithWarnings(t *testing.T) {
+	w, err := NewWriter(t.TempDir(), "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
+	r := s.result
+	r.Evaluations = append([]curve.Evaluation(nil), r.Evaluations...)
+	fit := *r.Evaluations[0].Fit
+	fit.Hi = math.Inf(1)
+	r.Evaluations[0].Fit = &fit
+	r.Extras = map[string]float64{"x": math.NaN()}
+	series := []curve.Series{s.series[0]}
+	series[0].Points = append(append([]curve.Point(nil), series[0].Points...), curve.Point{T: 99, V: math.NaN()})
+	if err := w.Add(r, series); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(w.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	warn := strings.Join(got.Results[0].Warnings, "\n")
+	for _, want := range []string{"evaluations[0].fit.hi was +Inf", "extras.x was NaN", "1 non-finite points"} {
+		if !strings.Contains(warn, want) {
+			t.Errorf("warnings lack %q:\n%s", want, warn)
+		}
+	}
+	if s.result.Evaluations[0].Fit.Hi == 0 {
+		t.Errorf("sanitizing changed the caller's evaluation")
+	}
+}
+
+func TestVariantDir(t *testing.T) {
+	w, err := NewWriter(t.TempDir(), "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := w.VariantDir("containerd-huge-log-line", "unlimited")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(d); err != nil || !fi.IsDir() || d != filepath.Join(w.Dir(), "containerd-huge-log-line", "unlimited") {
+		t.Errorf("variant dir %s: %v", d, err)
+	}
+	if _, err := w.VariantDir("x", ".."); err == nil {
+		t.Errorf("variant .. accepted")
+	}
+}
+
+func TestLoadRejectsNonSummary(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); err == nil {
+		t.Errorf("missing summary accepted")
+	}
+	if err := os.WriteFile(filepath.Join(dir, SummaryFile), []byte(`{"results": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "no run id") {
+		t.Errorf("summary without id: %v", err)
+	}
+}
+
+func TestConcurrentAdds(t *testing.T) {
+	w, err := NewWriter(t.TempDir(), "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			r := s.result
+			r.Variant = "v" + strconv.Itoa(i)
+			errs <- w.Add(r, s.series)
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	run, err := Load(w.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Results) != 8 || run.Results[0].Variant != "v0" || run.Results[7].Variant != "v7" {
+		t.Errorf("%d results after 8 concurrent adds", len(run.Results))
+	}
+}
