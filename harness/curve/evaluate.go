@@ -147,12 +147,18 @@ func EvaluateAll(budgets []Budget, series []Series, final bool) []Evaluation {
 }
 
 // BreachCertain reports whether any evaluation is a breach more data cannot
-// undo, so the stimulus can stop early.
+// undo, so the stimulus can stop early. It waits until every slope budget
+// has a fit as well: a report of a reproduced incident should say how fast
+// it grew, not only that it crossed a line.
 func BreachCertain(evals []Evaluation) bool {
+	certain := false
 	for _, e := range evals {
+		if e.Budget.Kind == Slope && e.Fit == nil {
+			return false
+		}
 		if e.Verdict == Breach && e.Certain {
-			return true
+			certain = true
 		}
 	}
-	return false
+	return certain
 }

@@ -160,3 +160,13 @@ func TestMissingSeriesAndCombine(t *testing.T) {
 	g.Expect(Combine([]Evaluation{{Verdict: Inconclusive}, {Verdict: Breach}})).To(Equal(Breach))
 	g.Expect(Combine(nil)).To(Equal(Hold))
 }
+
+func TestBreachCertainWaitsForSlopeFits(t *testing.T) {
+	g := NewWithT(t)
+	crossed := Evaluation{Budget: Budget{Kind: Growth}, Verdict: Breach, Certain: true}
+	unfitted := Evaluation{Budget: Budget{Kind: Slope}, Verdict: Inconclusive}
+	fitted := Evaluation{Budget: Budget{Kind: Slope}, Verdict: Hold, Fit: &Fit{}}
+	g.Expect(BreachCertain([]Evaluation{crossed, unfitted})).To(BeFalse())
+	g.Expect(BreachCertain([]Evaluation{crossed, fitted})).To(BeTrue())
+	g.Expect(BreachCertain([]Evaluation{fitted})).To(BeFalse())
+}
