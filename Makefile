@@ -51,10 +51,12 @@ vet:
 unit:
 	$(GO) test -count=1 -timeout 20m ./harness/... ./scenarios/... ./cmd/...
 
+## e2e: the incident suite, then the leave-nothing-behind checks (Ctrl-C, SIGKILL)
 e2e:
 	@set -o pipefail; rc=0; \
 	  $(GINKGO) $(GINKGO_FLAGS) $(LABELS) ./suites/incidents || rc=$$?; \
 	  $(GO) run ./cmd/relapse table $(RESULTS)/latest || rc=1; \
+	  $(GO) test -count=1 -timeout 15m ./suites/cleanup/ || rc=1; \
 	  exit $$rc
 
 ## bench: benchmarks of the harness' own hot paths (fit, sampler), recorded under results/

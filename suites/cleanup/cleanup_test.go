@@ -1,0 +1,244 @@
+// Package cleanup_test shows that a relapse run leaves nothing behind: not
+// after it finishes, not after Ctrl-C in the middle of a variant, and not
+// after the suite process is SIGKILLed (the next run's sweep removes it).
+// It drives the real incident suite in a child process.
+package cleanup_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/runtime"
+	"github.com/relapse-dev/relapse/harness/workload"
+)
+
+// incident is the one the child suite runs: quick, and it leaves a
+// containerd, a shim, a pod and a container process to clean up.
+const incident = "containerd-huge-log-line"
+
+// readyLine is narrated once the workload container runs.
+const readyLine = "hugeline writing"
+
+func TestCtrlCMidRunLeavesNothing(t *testing.T) {
+	before := roots(t)
+	child, lines := startSuite(t)
+	waitFor(t, lines, readyLine, 90*time.Second)
+	mid := newRoots(t, before)
+	if len(mid) == 0 {
+		t.Fatalf("no sandbox root appeared under %s while the variant ran", runtime.TempBase)
+	}
+	t.Logf("interrupting with the variant running in %v", mid)
+	// Ctrl-C reaches the whole foreground process group.
+	if err := syscall.Kill(-child.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, child, 2*time.Minute)
+	assertNothingLeft(t, mid)
+}
+
+func TestKilledRunIsSweptByTheNextStart(t *testing.T) {
+	before := roots(t)
+	child, lines := startSuite(t)
+	waitFor(t, lines, readyLine, 90*time.Second)
+	mid := newRoots(t, before)
+	if err := syscall.Kill(-child.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, child, time.Minute)
+	// SIGKILL gives no chance to clean up: the daemon dies with its parent
+	// (Pdeathsig), but shims, containers, mounts and the root stay until
+	// the next run's sweep.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := runtime.Sweep(ctx, t.Logf); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	assertNothingLeft(t, mid)
+}
+
+func TestFinishedRunLeavesNothing(t *testing.T) {
+	before := roots(t)
+	child, lines := startSuite(t)
+	go func() { _, _ = io.Copy(io.Discard, linesReader(lines)) }()
+	if err := child.Wait(); err != nil {
+		t.Fatalf("suite failed: %v", err)
+	}
+	// Every root the run made is gone, so there is nothing new to list.
+	if left := newRoots(t, before); len(left) > 0 {
+		t.Fatalf("roots left after a finished run: %v", left)
+	}
+	assertNothingLeft(t, nil)
+}
+
+// startSuite runs the incident suite for one incident in its own process
+// group, with results in a temp dir, and returns its output lines.
+func startSuite(t *testing.T) (*exec.Cmd, <-chan string) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Fatal("cleanup tests start real runtimes and must run as root")
+	}
+	root, err := workload.FindRepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "tool", "ginkgo", "-v", "--label-filter="+incident, "./suites/incidents")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "RELAPSE_RESULTS="+t.TempDir())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+		}
+	})
+	lines := make(chan string, 1024)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return cmd, lines
+}
+
+func waitFor(t *testing.T, lines <-chan string, want string, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("suite ended before %q", want)
+			}
+			if strings.Contains(l, want) {
+				go func() {
+					for range lines {
+					}
+				}()
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %q within %s", want, d)
+		}
+	}
+}
+
+func linesReader(lines <-chan string) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		for l := range lines {
+			_, _ = pw.Write([]byte(l + "\n"))
+		}
+		_ = pw.Close()
+	}()
+	return pr
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd, d time.Duration) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("suite did not exit within %s", d)
+	}
+}
+
+// roots lists the sandbox roots under the temp base.
+func roots(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	entries, err := os.ReadDir(runtime.TempBase)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		out[filepath.Join(runtime.TempBase, e.Name())] = true
+	}
+	return out
+}
+
+func newRoots(t *testing.T, before map[string]bool) []string {
+	var out []string
+	for r := range roots(t) {
+		if !before[r] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// assertNothingLeft checks that no root of mid exists, nothing is mounted
+// below any of them, and no process of the run survives: no daemon or shim
+// pointing into a root, no workload container process.
+func assertNothingLeft(t *testing.T, mid []string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		problems := leftovers(mid)
+		if len(problems) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left behind:\n  %s", strings.Join(problems, "\n  "))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func leftovers(mid []string) []string {
+	var problems []string
+	for _, r := range mid {
+		if _, err := os.Stat(r); err == nil {
+			problems = append(problems, "root "+r)
+		}
+	}
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, l := range strings.Split(string(mi), "\n") {
+			f := strings.Fields(l)
+			if len(f) < 5 {
+				continue
+			}
+			for _, r := range mid {
+				if strings.HasPrefix(f[4], r) {
+					problems = append(problems, "mount "+f[4])
+				}
+			}
+		}
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		cmd := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
+		if strings.HasPrefix(cmd, "/hugeline") || strings.HasPrefix(cmd, "/pause") {
+			problems = append(problems, "workload process "+filepath.Dir(p)+": "+cmd)
+		}
+		for _, r := range mid {
+			if strings.Contains(cmd, r) {
+				problems = append(problems, "process "+filepath.Dir(p)+": "+cmd)
+			}
+		}
+	}
+	return problems
+}
