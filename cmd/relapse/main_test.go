@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/report"
+	"github.com/relapse-dev/relapse/scenarios"
+)
+
+// relapse runs the command in-process and returns its exit code and output.
+func relapse(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errs bytes.Buffer
+	code := run(args, &out, &errs)
+	return code, out.String(), errs.String()
+}
+
+func wantCode(t *testing.T, args []string, want int) (string, string) {
+	t.Helper()
+	code, out, errs := relapse(t, args...)
+	if code != want {
+		t.Fatalf("relapse %q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, out, errs)
+	}
+	return out, errs
+}
+
+const mib = 1 << 20
+
+// writeRun writes a one-variant run with report.Writer: containerd RSS
+// growing by rate bytes/s against a 1 MiB/s budget the variant must hold.
+func writeRun(t *testing.T, id, version string, rate float64) string {
+	t.Helper()
+	s := curve.Series{Metric: "containerd_rss_bytes", Unit: "bytes",
+		Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: 2}, {Name: curve.PhaseSettle, T: 14}}}
+	for i := 0; i <= 150; i++ {
+		t := float64(i) * 0.1
+		v := 47*mib + float64(i%7)*0.03*mib
+		if t >= 2 {
+			v += math.Min(t-2, 12) * rate
+		}
+		s.Points = append(s.Points, curve.Point{T: t, Op: math.Floor(t), V: v})
+	}
+	budgets := []curve.Budget{{Metric: s.Metric, Kind: curve.Slope, Per: curve.PerSecond, Max: 1 * mib, Warmup: 1}}
+	w, err := report.NewWriter(t.TempDir(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := report.Result{Incident: "containerd-huge-log-line", Variant: "default", Runtime: "containerd", Version: version,
+		Expect: string(curve.Hold), Evaluations: curve.EvaluateAll(budgets, []curve.Series{s}, true)}
+	if err := w.Add(r, []curve.Series{s}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w.Dir()
+}
+
+func TestUsage(t *testing.T) {
+	_, errs := wantCode(t, nil, exitUsage)
+	if !strings.Contains(errs, "no command given") || !strings.Contains(errs, "usage: relapse COMMAND") {
+		t.Errorf("stderr %q", errs)
+	}
+	_, errs = wantCode(t, []string{"frobnicate"}, exitUsage)
+	if !strings.Contains(errs, `unknown command "frobnicate"`) {
+		t.Errorf("stderr %q does not name the unknown command", errs)
+	}
+	out, _ := wantCode(t, []string{"help"}, exitOK)
+	for _, c := range commands() {
+		if !strings.Contains(out, "  "+c.name+" ") {
+			t.Errorf("help lacks %s:\n%s", c.name, out)
+		}
+	}
+	_, errs = wantCode(t, []string{"table", "-bogus", "x"}, exitUsage)
+	if !strings.Contains(errs, "-bogus") {
+		t.Errorf("stderr %q does not name the bad flag", errs)
+	}
+}
+
+func TestListAndCheck(t *testing.T) {
+	out, _ := wantCode(t, []string{"list"}, exitOK)
+	for _, s := range scenarios.All() {
+		if !strings.Contains(out, s.ID) || !strings.Contains(out, string(s.Runtime)) || !strings.Contains(out, oneLine(s.Title)) {
+			t.Errorf("list lacks %s, its runtime or its title:\n%s", s.ID, out)
+		}
+	}
+	_, errs := wantCode(t, []string{"list", "extra"}, exitUsage)
+	if !strings.Contains(errs, `takes no arguments, got "extra"`) {
+		t.Errorf("stderr %q", errs)
+	}
+
+	out, _ = wantCode(t, []string{"check"}, exitOK)
+	if !strings.Contains(out, strings.Join(scenarios.IDs(), ", ")) {
+		t.Errorf("check without id: %q", out)
+	}
+	wantCode(t, []string{"check", ""}, exitOK) // make reproduce INCIDENT= passes an empty word
+	id := scenarios.IDs()[0]
+	out, _ = wantCode(t, []string{"check", id}, exitOK)
+	if !strings.HasPrefix(out, id+" on ") {
+		t.Errorf("check %s: %q", id, out)
+	}
+	_, errs = wantCode(t, []string{"check", "no-such-incident"}, exitUsage)
+	_, want := scenarios.ByID("no-such-incident")
+	if want == nil || !strings.Contains(errs, want.Error()) {
+		t.Errorf("check of an unknown id: stderr %q, want the error %v", errs, want)
+	}
+	_, errs = wantCode(t, []string{"check", "a", "b"}, exitUsage)
+	if !strings.Contains(errs, "at most one incident id, got 2") {
+		t.Errorf("stderr %q", errs)
+	}
+}
+
+func TestTable(t *testing.T) {
+	ok := writeRun(t, "ok", "1.7.17", 0)
+	out, _ := wantCode(t, []string{"table", ok}, exitOK)
+	if !strings.HasSuffix(out, "\n1 passed, 0 failed\n") || !strings.Contains(out, "containerd 1.7.17") {
+		t.Errorf("table:\n%s", out)
+	}
+	bad := writeRun(t, "bad", "1.7.18", 50*mib)
+	out, _ = wantCode(t, []string{"table", bad}, exitFail)
+	if !strings.HasSuffix(out, "\n0 passed, 1 failed\n") {
+		t.Errorf("table:\n%s", out)
+	}
+
+	// No results at all is a failure, and says so.
+	w, err := report.NewWriter(t.TempDir(), "empty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errs := wantCode(t, []string{"table", w.Dir()}, exitFail)
+	for _, want := range []string{"holds no results", "incomplete"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr %q lacks %q", errs, want)
+		}
+	}
+
+	missing := filepath.Join(t.TempDir(), "nope")
+	_, errs = wantCode(t, []string{"table", missing}, exitUsage)
+	if !strings.Contains(errs, "no run directory "+missing) {
+		t.Errorf("stderr %q", errs)
+	}
+	empty := t.TempDir()
+	_, errs = wantCode(t, []string{"table", empty}, exitUsage)
+	if !strings.Contains(errs, "has no summary.json") {
+		t.Errorf("stderr %q", errs)
+	}
+	corrupt := t.TempDir()
+	if err := os.WriteFile(filepath.Join(corrupt, report.SummaryFile), []byte(`{"id": "x", "results": [`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs = wantCode(t, []string{"table", corrupt}, exitUsage)
+	if !strings.Contains(errs, "corrupt") || !strings.Contains(errs, report.SummaryFile) {
+		t.Errorf("stderr %q", errs)
+	}
+	_, errs = wantCode(t, []string{"table"}, exitUsage)
+	if !strings.Contains(errs, "takes one run directory") {
+		t.Errorf("stderr %q", errs)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	dir := writeRun(t, "m", "1.7.17", 0)
+	out, _ := wantCode(t, []string{"metrics", dir}, exitOK)
+	if !strings.HasSuffix(out, "# EOF\n") || !strings.Contains(out, `relapse_verdict_ok{incident="containerd-huge-log-line",variant="default",runtime="containerd",version="1.7.17",metric="containerd_rss_bytes"} 1`) {
+		t.Errorf("metrics:\n%s", out)
+	}
+	wantCode(t, []string{"metrics", filepath.Join(t.TempDir(), "nope")}, exitUsage)
+}
+
+func TestAB(t *testing.T) {
+	base := writeRun(t, "base", "1.7.17", 0)
+	worse := writeRun(t, "worse", "1.7.18", 50*mib)
+	same := writeRun(t, "same", "1.7.18", 0)
+
+	// Flags after the positional arguments, as people type them.
+	out := filepath.Join(t.TempDir(), "ab")
+	stdout, _ := wantCode(t, []string{"ab", base, worse, "-out", out}, exitFail)
+	if !strings.Contains(stdout, "held on 1.7.17, breaches on 1.7.18") || !strings.Contains(stdout, "1 regressed, 1 compared") {
+		t.Errorf("ab output:\n%s", stdout)
+	}
+	for _, f := range []string{report.CompareHTMLFile, report.CompareJSONFile, report.CompareTextFile} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("ab did not write %s: %v", f, err)
+		}
+	}
+
+	// Default output directory: inside the candidate run.
+	stdout, _ = wantCode(t, []string{"ab", base, same}, exitOK)
+	if !strings.Contains(stdout, "0 regressed, 1 compared") {
+		t.Errorf("ab output:\n%s", stdout)
+	}
+	if _, err := os.Stat(filepath.Join(same, "ab-base", report.CompareHTMLFile)); err != nil {
+		t.Errorf("default output: %v", err)
+	}
+
+	// Version filters name what is missing.
+	_, errs := wantCode(t, []string{"ab", "-base-version", "9.9.9", base, same}, exitUsage)
+	if !strings.Contains(errs, `no results of version "9.9.9"`) || !strings.Contains(errs, "1.7.17") {
+		t.Errorf("stderr %q", errs)
+	}
+	wantCode(t, []string{"ab", "-base-version", "1.7.17", "-candidate-version", "1.7.18", base, worse, "-out", t.TempDir()}, exitFail)
+
+	_, errs = wantCode(t, []string{"ab", base}, exitUsage)
+	if !strings.Contains(errs, "BASE and CANDIDATE, got 1") {
+		t.Errorf("stderr %q", errs)
+	}
+	_, errs = wantCode(t, []string{"ab", filepath.Join(t.TempDir(), "gone"), same}, exitUsage)
+	if !strings.Contains(errs, "base: no run directory") {
+		t.Errorf("stderr %q", errs)
+	}
+}
+
+func TestABNothingInCommonFails(t *testing.T) {
+	base := writeRun(t, "base", "1.7.17", 0)
+	w, err := report.NewWriter(t.TempDir(), "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errs := wantCode(t, []string{"ab", base, w.Dir(), "-out", t.TempDir()}, exitFail)
+	if !strings.Contains(errs, "nothing compared") {
+		t.Errorf("stderr %q", errs)
+	}
+}
