@@ -1,0 +1,190 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// requestTimeout bounds one probe request, so a wedged daemon costs the
+// sampler a missing sample rather than a stuck sampler.
+const requestTimeout = 5 * time.Second
+
+// unixClient is an HTTP client for a daemon's unix API socket. Keep-alives
+// are off: an idle connection would leave goroutines behind in the harness
+// (goleak) and hold a steady extra fd in the daemon under test.
+func unixClient(socket string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		DisableKeepAlives: true,
+	}}
+}
+
+// get fetches path from the daemon on socket and hands the body to read.
+func get(ctx context.Context, c *http.Client, socket, path string, read func(io.Reader) error) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://daemon"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s on %s: %w", path, socket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("GET %s on %s: %s: %s", path, socket, resp.Status, strings.TrimSpace(string(body)))
+	}
+	if err := read(resp.Body); err != nil {
+		return fmt.Errorf("GET %s on %s: %w", path, socket, err)
+	}
+	return nil
+}
+
+// Goroutines is a Source for a Go daemon's goroutine count from its pprof
+// endpoint (metric <prefix>_goroutines), the count a per-call leak in the
+// daemon grows. dockerd serves pprof on its API socket only when started
+// with --debug.
+type Goroutines struct {
+	prefix string
+	socket string
+	client *http.Client
+}
+
+// NewGoroutines returns a goroutine source for the daemon whose API (with
+// /debug/pprof) listens on the unix socket.
+func NewGoroutines(prefix, socket string) (*Goroutines, error) {
+	if prefix == "" || socket == "" {
+		return nil, errors.New("goroutine probe: need a metric prefix and a unix socket path")
+	}
+	return &Goroutines{prefix: prefix, socket: socket, client: unixClient(socket)}, nil
+}
+
+// Describe implements Source.
+func (g *Goroutines) Describe() []Desc {
+	return []Desc{{Name: g.prefix + "_goroutines", Unit: "goroutines"}}
+}
+
+// Collect implements Source.
+func (g *Goroutines) Collect(ctx context.Context) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	var total int
+	err := get(ctx, g.client, g.socket, "/debug/pprof/goroutine?debug=1", func(r io.Reader) error {
+		var err error
+		total, err = parseGoroutineTotal(r)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("goroutine probe %s (is the daemon running with --debug?): %w", g.prefix, err)
+	}
+	return map[string]float64{g.prefix + "_goroutines": float64(total)}, nil
+}
+
+// parseGoroutineTotal reads "goroutine profile: total N" from the first line
+// of a debug=1 goroutine profile and drains the rest.
+func parseGoroutineTotal(r io.Reader) (int, error) {
+	br := bufio.NewReader(r)
+	line, err := br.ReadString('\n')
+	if err != nil && line == "" {
+		return 0, fmt.Errorf("empty goroutine profile: %w", err)
+	}
+	const head = "goroutine profile: total "
+	line = strings.TrimSpace(line)
+	if !strings.HasPrefix(line, head) {
+		return 0, fmt.Errorf("goroutine profile starts with %q, want %q", truncate([]byte(line), 80), head+"N")
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(line, head))
+	if err != nil {
+		return 0, fmt.Errorf("goroutine profile total %q: %w", line, err)
+	}
+	_, _ = io.Copy(io.Discard, br)
+	return n, nil
+}
+
+// GoroutineDump writes every goroutine's full stack (pprof debug=2) of the
+// daemon on socket to w: the diagnostic that shows where leaked goroutines
+// wait.
+func GoroutineDump(ctx context.Context, socket string, w io.Writer) error {
+	return goroutineProfile(ctx, socket, w, 2)
+}
+
+// GoroutineSummary writes the daemon's goroutines grouped by identical stack
+// with a count per group (pprof debug=1): compact enough to diff before and
+// after a stimulus.
+func GoroutineSummary(ctx context.Context, socket string, w io.Writer) error {
+	return goroutineProfile(ctx, socket, w, 1)
+}
+
+func goroutineProfile(ctx context.Context, socket string, w io.Writer, debug int) error {
+	c := unixClient(socket)
+	defer c.CloseIdleConnections()
+	err := get(ctx, c, socket, "/debug/pprof/goroutine?debug="+strconv.Itoa(debug), func(r io.Reader) error {
+		_, err := io.Copy(w, r)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("goroutine dump (is the daemon running with --debug?): %w", err)
+	}
+	return nil
+}
+
+// DockerInfo is a Source for dockerd's own view of its goroutines and open
+// fds from GET /info (metrics dockerd_info_goroutines, dockerd_info_fds): a
+// second witness next to pprof and procfs. dockerd fills NGoroutines and NFd
+// only when started with --debug.
+type DockerInfo struct {
+	socket string
+	client *http.Client
+}
+
+// NewDockerInfo returns an /info source for the dockerd on the unix socket.
+func NewDockerInfo(socket string) (*DockerInfo, error) {
+	if socket == "" {
+		return nil, errors.New("docker info probe: need dockerd's unix socket path")
+	}
+	return &DockerInfo{socket: socket, client: unixClient(socket)}, nil
+}
+
+// Describe implements Source.
+func (d *DockerInfo) Describe() []Desc {
+	return []Desc{
+		{Name: "dockerd_info_goroutines", Unit: "goroutines"},
+		{Name: "dockerd_info_fds", Unit: "fds"},
+	}
+}
+
+// Collect implements Source.
+func (d *DockerInfo) Collect(ctx context.Context) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	var info struct {
+		Debug       bool
+		NGoroutines int
+		NFd         int
+	}
+	err := get(ctx, d.client, d.socket, "/info", func(r io.Reader) error {
+		return json.NewDecoder(r).Decode(&info)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("docker info probe: %w", err)
+	}
+	if !info.Debug {
+		return nil, fmt.Errorf("docker info probe: dockerd on %s runs without --debug, so /info reports no NGoroutines/NFd; start it with --debug", d.socket)
+	}
+	return map[string]float64{
+		"dockerd_info_goroutines": float64(info.NGoroutines),
+		"dockerd_info_fds":        float64(info.NFd),
+	}, nil
+}
