@@ -61,8 +61,9 @@ type ImageLoader func(ctx context.Context, sb runtime.Sandbox, names []string) (
 // that it breached); it is recorded in the result too.
 func (r *Runner) Run(ctx context.Context, s Scenario, v Variant) (res report.Result, err error) {
 	logf := r.logf()
+	kind := s.RuntimeOf(v)
 	res = report.Result{
-		Incident: s.ID, Variant: v.Name, Runtime: string(s.Runtime),
+		Incident: s.ID, Variant: v.Name, Runtime: string(kind), Title: s.Title,
 		Expect: string(v.Expect), Verdict: string(curve.Inconclusive), Labels: v.Labels,
 	}
 	var series []curve.Series
@@ -99,14 +100,14 @@ func (r *Runner) Run(ctx context.Context, s Scenario, v Variant) (res report.Res
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	sb, err := r.Sandboxes(s.Runtime, v.Sandbox, r.Regression, logf)
+	sb, err := r.Sandboxes(kind, v.Sandbox, r.Regression, logf)
 	if err != nil {
-		return res, fmt.Errorf("%s sandbox for %s/%s: %w", s.Runtime, s.ID, v.Name, err)
+		return res, fmt.Errorf("%s sandbox for %s/%s: %w", kind, s.ID, v.Name, err)
 	}
 	cleanups.push(sb.Close)
-	logf("starting %s (%s) under %s", s.Runtime, sb.Binary(), sb.Root())
+	logf("starting %s (%s) under %s", kind, sb.Binary(), sb.Root())
 	if err := sb.Start(ctx); err != nil {
-		return res, fmt.Errorf("starting %s for %s/%s: %w", s.Runtime, s.ID, v.Name, err)
+		return res, fmt.Errorf("starting %s for %s/%s: %w", kind, s.ID, v.Name, err)
 	}
 	res.Version, res.Binary = sb.Version(), sb.Binary()
 	if c, ok := sb.(interface{ Settings() map[string]any }); ok {
@@ -115,7 +116,7 @@ func (r *Runner) Run(ctx context.Context, s Scenario, v Variant) (res report.Res
 
 	images, err := r.Images(ctx, sb, s.Images)
 	if err != nil {
-		return res, fmt.Errorf("loading images %v into %s: %w", s.Images, s.Runtime, err)
+		return res, fmt.Errorf("loading images %v into %s: %w", s.Images, kind, err)
 	}
 
 	ops := &probe.Ops{}
@@ -175,7 +176,10 @@ func (r *Runner) Run(ctx context.Context, s Scenario, v Variant) (res report.Res
 	g := sb.Guard()
 	res.Guard = &g
 	res.SetPrimary(evals, series)
-	logf("%s/%s on %s %s: %s (expected %s) after %.1fs", s.ID, v.Name, s.Runtime, res.Version, verdict, v.Expect, res.VerdictAfterS)
+	if v.Extras != nil {
+		res.Extras = v.Extras(series)
+	}
+	logf("%s/%s on %s %s: %s (expected %s) after %.1fs", s.ID, v.Name, kind, res.Version, verdict, v.Expect, res.VerdictAfterS)
 	for _, e := range evals {
 		logf("  %-12s %s: %s", e.Verdict, e.Budget, e.Detail)
 	}

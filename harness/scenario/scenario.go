@@ -67,6 +67,9 @@ type Variant struct {
 	// operation with e.Ops.Add. Its ctx is cancelled early once a breach is
 	// certain, which is not an error.
 	Stimulus func(ctx context.Context, e *Env) error
+	// Extras derives scenario-specific numbers from the final series for
+	// the report (e.g. negative dentries per request) (optional).
+	Extras func(series []curve.Series) map[string]float64
 	// Diagnose captures extra diagnostics into dir on breach (optional) and
 	// returns the files it wrote.
 	Diagnose func(ctx context.Context, e *Env, dir string) ([]string, error)
@@ -74,6 +77,10 @@ type Variant struct {
 
 // SandboxSpec says which runtime binary and configuration a variant runs on.
 type SandboxSpec struct {
+	// Runtime runs this variant on another runtime than the scenario's
+	// (e.g. the same workload as a CRI pod on containerd); empty means the
+	// scenario's runtime.
+	Runtime runtime.Kind
 	// Version selects a cached runtime build (see `make runtimes`); empty
 	// means the binary from RELAPSE_CONTAINERD / RELAPSE_DOCKERD or PATH.
 	Version string
@@ -106,6 +113,14 @@ type Env struct {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
+// RuntimeOf is the runtime variant v runs on.
+func (s Scenario) RuntimeOf(v Variant) runtime.Kind {
+	if v.Sandbox.Runtime != "" {
+		return v.Sandbox.Runtime
+	}
+	return s.Runtime
+}
+
 // Validate reports a scenario that cannot run, naming what is wrong.
 func (s Scenario) Validate() error {
 	if !idPattern.MatchString(s.ID) {
@@ -128,6 +143,9 @@ func (s Scenario) Validate() error {
 		seen[v.Name] = true
 		if v.Expect != curve.Hold && v.Expect != curve.Breach {
 			return fmt.Errorf("scenario %s/%s: expect must be %q or %q, got %q", s.ID, v.Name, curve.Hold, curve.Breach, v.Expect)
+		}
+		if k := v.Sandbox.Runtime; k != "" && k != runtime.Containerd && k != runtime.Dockerd {
+			return fmt.Errorf("scenario %s/%s: unknown sandbox runtime %q", s.ID, v.Name, k)
 		}
 		if v.Stimulus == nil {
 			return fmt.Errorf("scenario %s/%s: no stimulus", s.ID, v.Name)

@@ -64,13 +64,21 @@ func ImageRef(name string) string { return RefPrefix + name + ":latest" }
 // under cacheDir/images, with the binary at /<name> as its entrypoint. The
 // archive is keyed by a hash of the image's sources, go.mod, go.sum and the
 // Go toolchain, so an unchanged image is never rebuilt: the cached archive is
-// returned with Cached set.
+// returned with Cached set. A directory with a rootfs.json (RootfsSpec) is
+// instead built by the script it names and wrapped with PackRootfs, cached
+// the same way.
 func Build(ctx context.Context, repoRoot, cacheDir, name string) (Image, error) {
 	if !namePattern.MatchString(name) {
 		return Image{}, fmt.Errorf("build image %q: want a lower-case name (a directory under images/)", name)
 	}
 	if cacheDir == "" {
 		return Image{}, fmt.Errorf("build image %s: empty cache dir (use $RELAPSE_CACHE or $HOME/.cache/relapse)", name)
+	}
+	// An image directory with a rootfs.json is built by the script it names.
+	if spec, ok, err := ReadRootfsSpec(repoRoot, name); err != nil {
+		return Image{}, fmt.Errorf("build image %s: %w", name, err)
+	} else if ok {
+		return buildRootfs(ctx, repoRoot, cacheDir, name, spec)
 	}
 	src := filepath.Join(repoRoot, "images", name)
 	if err := checkGoMain(src); err != nil {
@@ -123,7 +131,7 @@ func checkGoMain(src string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s has no Go files: Build packs static Go programs; use PackRootfs for other images", src)
+	return fmt.Errorf("%s has no Go files: Build packs static Go programs; for other images add a %s naming a rootfs build script", src, RootfsSpecFile)
 }
 
 // goEnv is the toolchain identity that goes into the cache key: a new Go

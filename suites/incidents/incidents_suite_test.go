@@ -42,9 +42,9 @@ var _ = ReportAfterSuite("results", func(r Report) {
 
 var _ = func() bool {
 	for _, s := range scenarios.All() {
-		Describe(s.ID, Label(s.ID, string(s.Runtime)), func() {
+		Describe(s.ID, Label(s.ID), func() {
 			for _, v := range s.Variants {
-				It(variantTitle(v), Label(v.Labels...), func(ctx SpecContext) {
+				It(variantTitle(v), Label(append([]string{string(s.RuntimeOf(v))}, v.Labels...)...), func(ctx SpecContext) {
 					By("running " + s.ID + "/" + v.Name + ": " + v.Why)
 					res, err := run.Runner.Run(ctx, s, v)
 					Expect(err).NotTo(HaveOccurred(), "%s/%s could not run to a verdict", s.ID, v.Name)

@@ -42,6 +42,16 @@ type Run struct {
 // writer and returns a runner wired to real runtimes. regression runs the
 // variants on the user's runtime configuration (RELAPSE_*_CONFIG).
 func Start(ctx context.Context, logf func(string, ...any), regression bool) (*Run, error) {
+	// testcontainers-go resolves its Docker host once per process and would
+	// otherwise pull its reaper image (no registry here): every dockerd
+	// sandbox of this process listens on one fixed socket, and relapse
+	// removes its own containers.
+	dockerHost := filepath.Join(runtime.TempBase, fmt.Sprintf("docker-%d.sock", os.Getpid()))
+	for k, v := range map[string]string{"DOCKER_HOST": "unix://" + dockerHost, "TESTCONTAINERS_RYUK_DISABLED": "true"} {
+		if err := os.Setenv(k, v); err != nil {
+			return nil, fmt.Errorf("setting %s: %w", k, err)
+		}
+	}
 	if err := runtime.Sweep(ctx, logf); err != nil {
 		return nil, fmt.Errorf("sweeping leftovers of earlier runs: %w", err)
 	}
@@ -67,7 +77,7 @@ func Start(ctx context.Context, logf func(string, ...any), regression bool) (*Ru
 		Results: w,
 		Runner: &scenario.Runner{
 			Results:    w,
-			Sandboxes:  NewSandbox,
+			Sandboxes:  Sandboxes(dockerHost),
 			Images:     images.load,
 			Logf:       logf,
 			Regression: regression,
@@ -90,10 +100,17 @@ func (r *Run) Finish(rep types.Report) error {
 	return nil
 }
 
-// NewSandbox makes the runtime instance a variant runs on. In regression
-// mode the variant's own knobs are dropped: the user's configuration
+// Sandboxes returns the factory of the runtime instances variants run on;
+// every dockerd listens on dockerHost (one at a time). In regression mode
+// the variant's own knobs are dropped: the user's configuration
 // (RELAPSE_CONTAINERD_CONFIG / RELAPSE_DOCKERD_CONFIG) is what is judged.
-func NewSandbox(kind runtime.Kind, spec scenario.SandboxSpec, regression bool, logf func(string, ...any)) (runtime.Sandbox, error) {
+func Sandboxes(dockerHost string) scenario.SandboxFactory {
+	return func(kind runtime.Kind, spec scenario.SandboxSpec, regression bool, logf func(string, ...any)) (runtime.Sandbox, error) {
+		return newSandbox(kind, spec, regression, dockerHost, logf)
+	}
+}
+
+func newSandbox(kind runtime.Kind, spec scenario.SandboxSpec, regression bool, dockerHost string, logf func(string, ...any)) (runtime.Sandbox, error) {
 	switch kind {
 	case runtime.Containerd:
 		opts := runtime.ContainerdOptions{Version: spec.Version, Config: spec.Containerd, MemoryLimit: spec.MemoryLimit, Logf: logf}
@@ -107,7 +124,7 @@ func NewSandbox(kind runtime.Kind, spec scenario.SandboxSpec, regression bool, l
 		}
 		return runtime.NewContainerd(opts)
 	case runtime.Dockerd:
-		opts := runtime.DockerdOptions{Version: spec.Version, Config: spec.Dockerd, MemoryLimit: spec.MemoryLimit, Logf: logf}
+		opts := runtime.DockerdOptions{Version: spec.Version, Config: spec.Dockerd, MemoryLimit: spec.MemoryLimit, Host: dockerHost, Logf: logf}
 		if regression {
 			opts.Config = runtime.DockerdConfig{}
 		} else {

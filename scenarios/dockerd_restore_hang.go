@@ -1,0 +1,137 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/fault/boltcorrupt"
+	"github.com/relapse-dev/relapse/harness/fault/crash"
+	"github.com/relapse-dev/relapse/harness/runtime"
+	"github.com/relapse-dev/relapse/harness/scenario"
+)
+
+// The dockerd-restore-hang incident: after a power loss dockerd does not
+// come back, and does not die either (or only after a long while), because
+// a store it needs on the way up is damaged or held: the metadata store
+// (meta.db) of the containerd it manages, or its own local-kv.db locked by
+// another process.
+//
+// Measured on Debian's dockerd 20.10.24 with containerd 1.6.20 (one network
+// of 3 running containers): a B-tree cycle in a container's bucket of
+// meta.db makes containerd's containers.Get walk it forever; dockerd's
+// restore waits on that call, its API never answers, and containerd grows
+// ~20-25 MB/s (noisy: GC). A zeroed v1 leaf panics containerd at start and
+// dockerd gives up after 15.06 s ("timeout waiting for containerd to
+// start", exit 1). An exclusive flock on local-kv.db held by another
+// process makes dockerd wait in bbolt's open with flat RSS (69 MiB) for
+// 61.2 s, then exit 1 ("error while populating kmap: timeout").
+
+// hangPopulation: running containers are what dockerd restores from
+// containerd (stopped ones have no containerd record).
+var hangPopulation = crash.Spec{Networks: 1, RunningPerNetwork: 3, Stopped: 1}
+
+var hangWaitBudget = curve.Budget{Metric: "dockerd_api_wait_s", Kind: curve.Ceiling, Max: 30,
+	Why: "ready or failed within 30 s: an undamaged restart answers within 4 s, a dead containerd is given up on after 15 s"}
+
+func init() {
+	register(scenario.Scenario{
+		ID:      "dockerd-restore-hang",
+		Title:   "dockerd hangs on restart after a power loss: damaged containerd metadata or a held network store",
+		Runtime: runtime.Dockerd,
+		Summary: "After a power loss dockerd did not come back and did not die: its API never answered, so the " +
+			"node sat NotReady instead of being restarted. Its containerd looped over a torn meta.db (and grew), " +
+			"or another process held local-kv.db's lock; a panicking containerd at least made dockerd give up.",
+		Source:   "https://github.com/moby/moby/issues/48052 (20.10: dockerd cannot reach its containerd after a power outage), https://github.com/containerd/containerd/issues/3347 (containerd panics on a meta.db torn by a restart), https://github.com/moby/moby/issues/46689 (dockerd waits in flock(LOCK_EX) on local-kv.db and never starts)",
+		Affected: "dockerd 20.10 with its managed containerd 1.6 (measured: Debian 20.10.24 / 1.6.20)",
+		Fixed:    "none: restore meta.db / free local-kv.db; a startup watchdog (this budget) turns the hang into a restart",
+		Images:   []string{"pause"},
+		Variants: []scenario.Variant{
+			powerLossCase{
+				spec:            hangPopulation,
+				damage:          crash.BoltOnContainer(boltcorrupt.CycleLoop()),
+				watchContainerd: true,
+				bootFor:         60 * time.Second,
+				tail:            time.Second,
+			}.variant(scenario.Variant{
+				Name:   "meta-cycle",
+				Expect: curve.Breach,
+				Why:    "a cycle in a container's bucket of meta.db: containerd's containers.Get walks it forever and grows, dockerd's restore waits on it and never answers",
+				Budgets: []curve.Budget{
+					{Metric: "containerd_rss_bytes", Kind: curve.Slope, Per: curve.PerSecond, Max: 2 << 20, Warmup: 3,
+						Why: "containerd restarts flat at 40-45 MiB; looping over the cycle it grows ~20-25 MB/s"},
+					{Metric: "containerd_rss_peak_bytes", Kind: curve.Ceiling, Max: 256 << 20,
+						Why: "containerd restarts at 40-45 MiB; the loop passes 256 MiB ~15 s in (watchdog, 50 ms reads)"},
+					hangWaitBudget,
+				},
+				Sandbox: boltSandbox,
+				Timeout: 2 * time.Minute,
+				Labels:  []string{"slow"},
+			}),
+			powerLossCase{
+				spec:            hangPopulation,
+				damage:          crash.Bolt(boltcorrupt.ZeroPage().WithBucket("v1").WithPrefix(""), crash.MetaDB),
+				watchContainerd: true,
+				bootFor:         60 * time.Second,
+				tail:            time.Second,
+			}.variant(scenario.Variant{
+				Name:   "zeroed-v1",
+				Expect: curve.Hold,
+				Why:    "a zeroed v1 leaf panics containerd at start; dockerd gives up on it after its 15 s timeout and exits 1: a loud, bounded failure",
+				Budgets: []curve.Budget{
+					hangWaitBudget,
+					startupRSSBudget,
+				},
+				Sandbox: boltSandbox,
+				Timeout: 2 * time.Minute,
+			}),
+			powerLossCase{
+				spec:      hangPopulation,
+				afterLoss: holdLocalKVLock,
+				bootFor:   90 * time.Second,
+				tail:      time.Second,
+			}.variant(scenario.Variant{
+				Name:   "lock-held",
+				Expect: curve.Breach,
+				Why:    "another process holds local-kv.db's flock: dockerd waits in bbolt's open with flat memory and no API for 60 s before it fails",
+				Budgets: []curve.Budget{
+					hangWaitBudget,
+					{Metric: "dockerd_rss_peak_bytes", Kind: curve.Ceiling, Max: 256 << 20,
+						Why: "the hang is not a leak: dockerd waits at its usual ~70 MiB"},
+				},
+				Sandbox: boltSandbox,
+				Timeout: 2 * time.Minute,
+				Labels:  []string{"slow"},
+			}),
+		},
+	})
+}
+
+// holdLocalKVLock takes bbolt's exclusive flock on local-kv.db from the
+// harness process, as a stray `docker`-store reader or backup tool does,
+// and releases it when the variant ends. The descriptor is close-on-exec:
+// the restarted dockerd does not inherit it.
+func holdLocalKVLock(_ context.Context, e *scenario.Env, r *powerLossRun) error {
+	p := crash.LocalKV(r.dataRoot)
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("lock-held: open %s: %w", p, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("lock-held: flock %s: %w", p, err)
+	}
+	e.Defer(func(context.Context) error {
+		// Closing the descriptor releases the lock.
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("lock-held: release %s: %w", p, err)
+		}
+		return nil
+	})
+	e.Logf("holding an exclusive flock on %s", p)
+	return nil
+}
