@@ -152,7 +152,7 @@ func (r *Runner) Run(ctx context.Context, s Scenario, v Variant) (res report.Res
 	}
 	sampler.Mark(curve.PhaseStimulus)
 	start := time.Now()
-	w := watch(ctx, v.Budgets, sampler, start)
+	w := watch(ctx, v.Budgets, sampler, start, !v.RunToEnd)
 	stimErr := v.Stimulus(w.ctx, env)
 	early := w.stop()
 	sampler.Stop()
@@ -273,9 +273,13 @@ type earlyVerdict struct {
 	after  time.Duration
 }
 
-func watch(ctx context.Context, budgets []curve.Budget, s *probe.Sampler, start time.Time) *watcher {
+func watch(ctx context.Context, budgets []curve.Budget, s *probe.Sampler, start time.Time, early bool) *watcher {
 	w := &watcher{done: make(chan struct{})}
 	w.ctx, w.cancel = context.WithCancel(ctx)
+	if !early {
+		close(w.done)
+		return w
+	}
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(watchEvery)

@@ -55,6 +55,10 @@ type Variant struct {
 	Timeout time.Duration
 	// Budgets the variant's curves are judged against.
 	Budgets []curve.Budget
+	// RunToEnd judges only when the stimulus is over: no early stop on a
+	// certain breach, because what comes after (a settle phase that tells a
+	// leak from a plateau that drains) is part of the evidence.
+	RunToEnd bool
 	// Labels are extra Ginkgo labels (e.g. "slow").
 	Labels []string
 
