@@ -97,3 +97,27 @@ func TestSamplerTagsOpsAndPhases(t *testing.T) {
 		t.Fatal("a metric the source did not describe must not become a series")
 	}
 }
+
+// stuckSource answers only when its ctx ends, like a daemon socket that
+// accepts connections during a hung startup and never replies.
+type stuckSource struct{}
+
+func (stuckSource) Describe() []Desc { return []Desc{{Name: "stuck", Unit: "x"}} }
+func (stuckSource) Collect(ctx context.Context) (map[string]float64, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestSamplerIsNotHeldUpByAStuckSource(t *testing.T) {
+	s := NewSampler(20*time.Millisecond, nil, nil, stuckSource{}, &fakeSource{})
+	s.Start(context.Background())
+	time.Sleep(500 * time.Millisecond)
+	s.Stop()
+	fake, _ := s.Get("fake")
+	if fake.Len() < 15 {
+		t.Fatalf("%d samples of a healthy source in 500ms at 20ms beside a stuck one, want >= 15", fake.Len())
+	}
+	if stuck, _ := s.Get("stuck"); stuck.Len() != 0 {
+		t.Fatalf("stuck source produced %d samples", stuck.Len())
+	}
+}

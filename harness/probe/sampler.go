@@ -55,27 +55,41 @@ func NewSampler(interval time.Duration, ops *Ops, logf func(string, ...any), sou
 }
 
 // Start takes a first sample at once and then one per interval, until Stop
-// or ctx ends.
+// or ctx ends. Each source is read on its own goroutine with a deadline of
+// one interval (at least collectFloor), so a daemon socket that accepts but
+// never answers (a hung startup) costs that source its samples, never the
+// others theirs.
 func (s *Sampler) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.done = make(chan struct{})
 	s.mu.Lock()
 	s.start = time.Now()
 	s.mu.Unlock()
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(s.interval)
-		defer t.Stop()
-		for {
-			s.sample(ctx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
+	var wg sync.WaitGroup
+	for _, src := range s.sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(s.interval)
+			defer t.Stop()
+			for {
+				s.sampleOne(ctx, src)
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
 			}
-		}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.done)
 	}()
 }
+
+// collectFloor is the shortest deadline a source's read gets.
+const collectFloor = 250 * time.Millisecond
 
 // Stop takes a last sample and stops sampling. Safe to call twice.
 func (s *Sampler) Stop() {
@@ -96,20 +110,26 @@ func (s *Sampler) Mark(name string) {
 }
 
 func (s *Sampler) sample(ctx context.Context) {
-	op := float64(s.ops.Load())
 	for _, src := range s.sources {
-		vals, err := src.Collect(ctx)
-		t := time.Since(s.startTime()).Seconds()
-		if err != nil && ctx.Err() == nil {
-			s.noteErr(err)
+		s.sampleOne(ctx, src)
+	}
+}
+
+func (s *Sampler) sampleOne(ctx context.Context, src Source) {
+	op := float64(s.ops.Load())
+	cctx, cancel := context.WithTimeout(ctx, max(s.interval, collectFloor))
+	vals, err := src.Collect(cctx)
+	cancel()
+	t := time.Since(s.startTime()).Seconds()
+	if err != nil && ctx.Err() == nil {
+		s.noteErr(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, v := range vals {
+		if sr, ok := s.series[name]; ok {
+			sr.Points = append(sr.Points, curve.Point{T: t, Op: op, V: v})
 		}
-		s.mu.Lock()
-		for name, v := range vals {
-			if sr, ok := s.series[name]; ok {
-				sr.Points = append(sr.Points, curve.Point{T: t, Op: op, V: v})
-			}
-		}
-		s.mu.Unlock()
 	}
 }
 

@@ -91,14 +91,15 @@ func RenderDaemonJSON(in DaemonJSON) (cfg map[string]any, notes []string, err er
 		cfg[k] = v
 	}
 	forced := map[string]any{
-		"data-root": l.DataRoot,
-		"exec-root": l.ExecRoot,
-		"pidfile":   l.PID,
-		"hosts":     []any{"unix://" + l.Host},
-		"bridge":    "none",
-		"iptables":  false,
-		"ip-masq":   false,
-		"debug":     true,
+		"data-root":  l.DataRoot,
+		"exec-root":  l.ExecRoot,
+		"pidfile":    l.PID,
+		"hosts":      []any{"unix://" + l.Host},
+		"bridge":     "none",
+		"iptables":   false,
+		"ip-masq":    false,
+		"ip-forward": false, // dockerd would otherwise write the host's net.ipv4.ip_forward
+		"debug":      true,
 	}
 	if in.KnowsIP6tables {
 		forced["ip6tables"] = false

@@ -33,11 +33,11 @@ func TestRenderDaemonJSON(t *testing.T) {
 		"bridge":              "none",
 		"iptables":            false,
 		"ip6tables":           false,
-		"ip-masq":             false,
-		"debug":               true,
-		"log-level":           "warn", // the user's file wins over the scenario's Extra
-		"log-opts":            map[string]any{"max-size": "1m"},
-		"default-ulimits":     map[string]any{},
+		"ip-masq":             false, "ip-forward": false,
+		"debug":           true,
+		"log-level":       "warn", // the user's file wins over the scenario's Extra
+		"log-opts":        map[string]any{"max-size": "1m"},
+		"default-ulimits": map[string]any{},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("daemon.json =\n%v\nwant\n%v", cfg, want)

@@ -16,6 +16,7 @@ import (
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/relapse-dev/relapse/harness/diag"
 	"github.com/relapse-dev/relapse/harness/report"
 	"github.com/relapse-dev/relapse/harness/runtime"
 	"github.com/relapse-dev/relapse/harness/scenario"
@@ -76,11 +77,12 @@ func Start(ctx context.Context, logf func(string, ...any), regression bool) (*Ru
 	return &Run{
 		Results: w,
 		Runner: &scenario.Runner{
-			Results:    w,
-			Sandboxes:  Sandboxes(dockerHost),
-			Images:     images.load,
-			Logf:       logf,
-			Regression: regression,
+			Results:     w,
+			Sandboxes:   Sandboxes(dockerHost),
+			Images:      images.load,
+			Diagnostics: diag.Collect,
+			Logf:        logf,
+			Regression:  regression,
 		},
 	}, nil
 }
