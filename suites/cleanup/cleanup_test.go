@@ -20,16 +20,33 @@ import (
 	"github.com/relapse-dev/relapse/harness/workload"
 )
 
-// incident is the one the child suite runs: quick, and it leaves a
-// containerd, a shim, a pod and a container process to clean up.
+// incident is the one the child suite runs by default: quick, and it
+// leaves a containerd, a shim, a pod and a container process to clean up.
 const incident = "containerd-huge-log-line"
 
 // readyLine is narrated once the workload container runs.
 const readyLine = "hugeline writing"
 
 func TestCtrlCMidRunLeavesNothing(t *testing.T) {
+	ctrlC(t, incident, readyLine)
+}
+
+// TestCtrlCWithReaderInDLeavesNothing interrupts the kill-loop incident
+// while its reader sits in D on the hung FUSE mount: the hang must be
+// released, the reader die, and dockerd, its containerd and shims go.
+func TestCtrlCWithReaderInDLeavesNothing(t *testing.T) {
+	ctrlC(t, "dockerd-kill-dstate", "in D at", "--focus=dstate holds")
+	if n := dstateTasks(); len(n) > 0 {
+		t.Fatalf("tasks still in D after the interrupted run: %v", n)
+	}
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil && strings.Contains(string(mi), "relapse-fusehang") {
+		t.Fatal("a relapse FUSE mount is still mounted after the interrupted run")
+	}
+}
+
+func ctrlC(t *testing.T, incident, readyLine string, extra ...string) {
 	before := roots(t)
-	child, lines := startSuite(t)
+	child, lines := startSuite(t, incident, extra...)
 	waitFor(t, lines, readyLine, 90*time.Second)
 	mid := newRoots(t, before)
 	if len(mid) == 0 {
@@ -46,7 +63,7 @@ func TestCtrlCMidRunLeavesNothing(t *testing.T) {
 
 func TestKilledRunIsSweptByTheNextStart(t *testing.T) {
 	before := roots(t)
-	child, lines := startSuite(t)
+	child, lines := startSuite(t, incident)
 	waitFor(t, lines, readyLine, 90*time.Second)
 	mid := newRoots(t, before)
 	if err := syscall.Kill(-child.Process.Pid, syscall.SIGKILL); err != nil {
@@ -66,7 +83,7 @@ func TestKilledRunIsSweptByTheNextStart(t *testing.T) {
 
 func TestFinishedRunLeavesNothing(t *testing.T) {
 	before := roots(t)
-	child, lines := startSuite(t)
+	child, lines := startSuite(t, incident)
 	go func() { _, _ = io.Copy(io.Discard, linesReader(lines)) }()
 	if err := child.Wait(); err != nil {
 		t.Fatalf("suite failed: %v", err)
@@ -80,7 +97,7 @@ func TestFinishedRunLeavesNothing(t *testing.T) {
 
 // startSuite runs the incident suite for one incident in its own process
 // group, with results in a temp dir, and returns its output lines.
-func startSuite(t *testing.T) (*exec.Cmd, <-chan string) {
+func startSuite(t *testing.T, incident string, extra ...string) (*exec.Cmd, <-chan string) {
 	t.Helper()
 	if os.Getuid() != 0 {
 		t.Fatal("cleanup tests start real runtimes and must run as root")
@@ -89,7 +106,8 @@ func startSuite(t *testing.T) (*exec.Cmd, <-chan string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "tool", "ginkgo", "-v", "--label-filter="+incident, "./suites/incidents")
+	args := append([]string{"tool", "ginkgo", "-v", "--label-filter=" + incident}, extra...)
+	cmd := exec.Command("go", append(args, "./suites/incidents")...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "RELAPSE_RESULTS="+t.TempDir())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -231,7 +249,7 @@ func leftovers(mid []string) []string {
 			continue
 		}
 		cmd := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
-		if strings.HasPrefix(cmd, "/hugeline") || strings.HasPrefix(cmd, "/pause") {
+		if strings.HasPrefix(cmd, "/hugeline") || strings.HasPrefix(cmd, "/pause") || strings.HasPrefix(cmd, "/dstate-reader") || strings.HasPrefix(cmd, "/fusehang") {
 			problems = append(problems, "workload process "+filepath.Dir(p)+": "+cmd)
 		}
 		for _, r := range mid {
@@ -241,4 +259,21 @@ func leftovers(mid []string) []string {
 		}
 	}
 	return problems
+}
+
+// dstateTasks lists the pids of tasks in uninterruptible sleep.
+func dstateTasks() []string {
+	var out []string
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// The state follows the command name in parentheses.
+		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && b[i+2] == 'D' {
+			out = append(out, filepath.Base(filepath.Dir(p)))
+		}
+	}
+	return out
 }
