@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -55,14 +54,7 @@ type ContainerdSandbox struct {
 	metrics    string
 	userConfig string
 	effective  effectiveContainerd
-	limit      uint64
-	logf       func(string, ...any)
-	d          *daemon
-
-	mu      sync.Mutex // serializes Start, Stop, Restart and Close
-	guard   *Guard
-	closed  bool // no Start after Close
-	cleaned bool // Close finished; a failed Close is retried by the next
+	lifecycle
 }
 
 var _ Sandbox = (*ContainerdSandbox)(nil)
@@ -104,8 +96,10 @@ func NewContainerd(opts ContainerdOptions) (*ContainerdSandbox, error) {
 	}
 	s := &ContainerdSandbox{
 		binary: binary, version: version, layout: newContainerdLayout(root),
-		metrics: metrics, userConfig: userConfig, limit: opts.MemoryLimit, logf: logf,
+		metrics: metrics, userConfig: userConfig,
+		lifecycle: lifecycle{name: "containerd", grace: containerdStopGrace, limit: opts.MemoryLimit, logf: logf},
 	}
+	s.start = s.startLocked
 	if s.limit == 0 {
 		s.limit = DefaultMemoryLimit
 	}
@@ -301,48 +295,6 @@ func (s *ContainerdSandbox) startLocked(ctx context.Context) error {
 	}
 	s.logf("containerd %s ready (pid %d) in %s", s.version, s.d.pid(), time.Since(began).Round(time.Millisecond))
 	return nil
-}
-
-// Stop implements Sandbox. Shims and containers keep running, as they do
-// when a real containerd is stopped.
-func (s *ContainerdSandbox) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.d.stop(ctx, containerdStopGrace)
-}
-
-// Crash implements Sandbox: SIGKILL, nothing flushed, shims left running.
-func (s *ContainerdSandbox) Crash() error {
-	pid := s.d.pid()
-	if pid == 0 {
-		return errors.New("containerd crash: not running")
-	}
-	if err := s.d.kill(); err != nil {
-		return fmt.Errorf("containerd crash: %w", err)
-	}
-	s.logf("containerd (pid %d) crashed by SIGKILL", pid)
-	return nil
-}
-
-// Restart implements Sandbox.
-func (s *ContainerdSandbox) Restart(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.d.stop(ctx, containerdStopGrace); err != nil {
-		return err
-	}
-	return s.startLocked(ctx)
-}
-
-// Guard implements Sandbox.
-func (s *ContainerdSandbox) Guard() GuardReport {
-	s.mu.Lock()
-	g := s.guard
-	s.mu.Unlock()
-	if g == nil {
-		return GuardReport{Limit: s.limit}
-	}
-	return g.Report()
 }
 
 // Close implements Sandbox: it stops containerd, kills the containers and

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -59,14 +58,7 @@ type DockerdSandbox struct {
 	layout     dockerdLayout
 	userConfig string
 	config     map[string]any
-	limit      uint64
-	logf       func(string, ...any)
-	d          *daemon
-
-	mu      sync.Mutex // serializes Start, Stop, Restart and Close
-	guard   *Guard
-	closed  bool
-	cleaned bool
+	lifecycle
 }
 
 var _ Sandbox = (*DockerdSandbox)(nil)
@@ -114,8 +106,10 @@ func NewDockerd(opts DockerdOptions) (*DockerdSandbox, error) {
 	}
 	s := &DockerdSandbox{
 		binary: binary, version: version, layout: newDockerdLayout(root, host),
-		userConfig: userConfig, limit: opts.MemoryLimit, logf: logf,
+		userConfig: userConfig,
+		lifecycle:  lifecycle{name: "dockerd", grace: dockerdStopGrace, limit: opts.MemoryLimit, logf: logf},
 	}
+	s.start = s.startLocked
 	if s.limit == 0 {
 		s.limit = DefaultMemoryLimit
 	}
@@ -333,48 +327,6 @@ func checkSocketFree(path string) error {
 	}
 	conn.Close()
 	return fmt.Errorf("dockerd socket %s is served by another process; close the sandbox using it or pick another Host", path)
-}
-
-// Stop implements Sandbox: dockerd stops its containers and its containerd.
-func (s *DockerdSandbox) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.d.stop(ctx, dockerdStopGrace)
-}
-
-// Crash implements Sandbox: SIGKILL of dockerd alone. Its containerd and
-// shims keep running, and its mounts stay, as after a real crash.
-func (s *DockerdSandbox) Crash() error {
-	pid := s.d.pid()
-	if pid == 0 {
-		return errors.New("dockerd crash: not running")
-	}
-	if err := s.d.kill(); err != nil {
-		return fmt.Errorf("dockerd crash: %w", err)
-	}
-	s.logf("dockerd (pid %d) crashed by SIGKILL", pid)
-	return nil
-}
-
-// Restart implements Sandbox.
-func (s *DockerdSandbox) Restart(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.d.stop(ctx, dockerdStopGrace); err != nil {
-		return err
-	}
-	return s.startLocked(ctx)
-}
-
-// Guard implements Sandbox.
-func (s *DockerdSandbox) Guard() GuardReport {
-	s.mu.Lock()
-	g := s.guard
-	s.mu.Unlock()
-	if g == nil {
-		return GuardReport{Limit: s.limit}
-	}
-	return g.Report()
 }
 
 // Close implements Sandbox: it stops dockerd (briefly gracefully, then by
