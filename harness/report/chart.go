@@ -203,45 +203,11 @@ func chart(s curve.Series, evals []curve.Evaluation, title string, axis curve.Ax
 	xlo, xhi, xticks := axisTicks(xmin, xmax, 8, xUnit)
 	ylo, yhi, yticks := axisTicks(ylo, yhi, 5, s.Unit)
 
-	// Layout: title, legend rows, then the plot.
-	rows := layoutLegend(legend, chartW-padL-padR)
-	top := float64(legendY+legendRow*(len(rows)-1)) + plotGapTop
-	pl, pr := float64(padL), float64(chartW-padR)
-	pt, pb := top, float64(chartH-padB)
-	sx := func(x float64) float64 { return pl + (x-xlo)/(xhi-xlo)*(pr-pl) }
-	sy := func(y float64) float64 { return pb - (y-ylo)/(yhi-ylo)*(pb-pt) }
-
+	f := newPlotFrame(legend, xlo, xhi, ylo, yhi)
+	pl, pr, pt, pb, sx, sy := f.pl, f.pr, f.pt, f.pb, f.sx, f.sy
+	rows := f.rows
 	var w svgWriter
-	w.printf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="%s" font-size="11" fill="%s">`+"\n",
-		chartW, chartH, chartW, chartH, fontStack, colText)
-	w.printf("<title>%s</title>\n", esc(title))
-	w.printf(`<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
-	w.printf(`<defs><clipPath id="plot"><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f"/></clipPath></defs>`+"\n", pl, pt, pr-pl, pb-pt)
-	w.printf(`<text x="%d" y="%d" font-size="14" font-weight="600">%s</text>`+"\n", padL, titleY, esc(title))
-
-	// Grid and tick labels.
-	w.printf(`<g stroke="%s" stroke-width="1">`+"\n", colGrid)
-	for _, t := range yticks {
-		w.printf(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", pl, sy(t.v), pr, sy(t.v))
-	}
-	for _, t := range xticks {
-		w.printf(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", sx(t.v), pt, sx(t.v), pb)
-	}
-	w.printf("</g>\n")
-	w.printf(`<g class="yticks" fill="%s" text-anchor="end">`+"\n", colAxis)
-	for _, t := range yticks {
-		w.printf(`<text x="%.1f" y="%.1f">%s</text>`+"\n", pl-6, sy(t.v)+4, esc(t.label))
-	}
-	w.printf("</g>\n")
-	w.printf(`<g class="xticks" fill="%s" text-anchor="middle">`+"\n", colAxis)
-	for _, t := range xticks {
-		w.printf(`<text x="%.1f" y="%.1f">%s</text>`+"\n", sx(t.v), pb+15, esc(t.label))
-	}
-	w.printf("</g>\n")
-	w.printf(`<text x="%.1f" y="%d" text-anchor="middle" fill="%s">%s</text>`+"\n", (pl+pr)/2, chartH-5, colMuted, esc(xTitle))
-	w.printf(`<path d="M%.1f %.1fV%.1fH%.1f" fill="none" stroke="%s" stroke-width="1"/>`+"\n", pl, pt, pb, pr, colAxis)
-
-	w.printf(`<g clip-path="url(#plot)" fill="none">` + "\n")
+	f.open(&w, title, xTitle, xticks, yticks)
 	// Phase markers, labels staggered when close.
 	lastLabelX, row := -1e9, 0
 	for _, ph := range s.Phases {
@@ -454,4 +420,56 @@ func ciText(f curve.Fit, unit string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%.0f%% CI %s to %s)", f.Confidence*100, lo, hi)
+}
+
+// plotFrame is the layout every chart shares: title and legend rows above,
+// the plot area below, and the scales from data to pixels.
+type plotFrame struct {
+	rows           [][]placed
+	pl, pr, pt, pb float64
+	sx, sy         func(float64) float64
+}
+
+func newPlotFrame(legend []legendItem, xlo, xhi, ylo, yhi float64) plotFrame {
+	f := plotFrame{rows: layoutLegend(legend, chartW-padL-padR)}
+	f.pl, f.pr = float64(padL), float64(chartW-padR)
+	f.pt, f.pb = float64(legendY+legendRow*(len(f.rows)-1))+plotGapTop, float64(chartH-padB)
+	f.sx = func(x float64) float64 { return f.pl + (x-xlo)/(xhi-xlo)*(f.pr-f.pl) }
+	f.sy = func(y float64) float64 { return f.pb - (y-ylo)/(yhi-ylo)*(f.pb-f.pt) }
+	return f
+}
+
+// open writes the SVG header, title, grid, tick labels and axes, and opens
+// the plot's clipped group; the caller draws into it and closes it.
+func (f plotFrame) open(w *svgWriter, title, xTitle string, xticks, yticks []tick) {
+	pl, pr, pt, pb, sx, sy := f.pl, f.pr, f.pt, f.pb, f.sx, f.sy
+	w.printf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="%s" font-size="11" fill="%s">`+"\n",
+		chartW, chartH, chartW, chartH, fontStack, colText)
+	w.printf("<title>%s</title>\n", esc(title))
+	w.printf(`<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
+	w.printf(`<defs><clipPath id="plot"><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f"/></clipPath></defs>`+"\n", pl, pt, pr-pl, pb-pt)
+	w.printf(`<text x="%d" y="%d" font-size="14" font-weight="600">%s</text>`+"\n", padL, titleY, esc(shorten(title, 76)))
+
+	// Grid and tick labels.
+	w.printf(`<g stroke="%s" stroke-width="1">`+"\n", colGrid)
+	for _, t := range yticks {
+		w.printf(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", pl, sy(t.v), pr, sy(t.v))
+	}
+	for _, t := range xticks {
+		w.printf(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", sx(t.v), pt, sx(t.v), pb)
+	}
+	w.printf("</g>\n")
+	w.printf(`<g class="yticks" fill="%s" text-anchor="end">`+"\n", colAxis)
+	for _, t := range yticks {
+		w.printf(`<text x="%.1f" y="%.1f">%s</text>`+"\n", pl-6, sy(t.v)+4, esc(t.label))
+	}
+	w.printf("</g>\n")
+	w.printf(`<g class="xticks" fill="%s" text-anchor="middle">`+"\n", colAxis)
+	for _, t := range xticks {
+		w.printf(`<text x="%.1f" y="%.1f">%s</text>`+"\n", sx(t.v), pb+15, esc(t.label))
+	}
+	w.printf("</g>\n")
+	w.printf(`<text x="%.1f" y="%d" text-anchor="middle" fill="%s">%s</text>`+"\n", (pl+pr)/2, chartH-5, colMuted, esc(xTitle))
+	w.printf(`<path d="M%.1f %.1fV%.1fH%.1f" fill="none" stroke="%s" stroke-width="1"/>`+"\n", pl, pt, pb, pr, colAxis)
+	w.printf(`<g clip-path="url(#plot)" fill="none">` + "\n")
 }

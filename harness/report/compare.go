@@ -835,41 +835,11 @@ func overlayChart(layers []overlayLayer, unit string, axis curve.Axis, title str
 	xlo, xhi, xticks := axisTicks(xmin, xmax, 8, "")
 	ylo, yhi, yticks := axisTicks(ylo, yhi, 5, unit)
 
-	rows := layoutLegend(legend, chartW-padL-padR)
-	top := float64(legendY+legendRow*(len(rows)-1)) + plotGapTop
-	pl, pr := float64(padL), float64(chartW-padR)
-	pt, pb := top, float64(chartH-padB)
-	sx := func(x float64) float64 { return pl + (x-xlo)/(xhi-xlo)*(pr-pl) }
-	sy := func(y float64) float64 { return pb - (y-ylo)/(yhi-ylo)*(pb-pt) }
-
+	f := newPlotFrame(legend, xlo, xhi, ylo, yhi)
+	pl, pr, pt, pb, sx, sy := f.pl, f.pr, f.pt, f.pb, f.sx, f.sy
+	rows := f.rows
 	var w svgWriter
-	w.printf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="%s" font-size="11" fill="%s">`+"\n",
-		chartW, chartH, chartW, chartH, fontStack, colText)
-	w.printf("<title>%s</title>\n", esc(title))
-	w.printf(`<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
-	w.printf(`<defs><clipPath id="plot"><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f"/></clipPath></defs>`+"\n", pl, pt, pr-pl, pb-pt)
-	w.printf(`<text x="%d" y="%d" font-size="14" font-weight="600">%s</text>`+"\n", padL, titleY, esc(shorten(title, 76)))
-	w.printf(`<g stroke="%s" stroke-width="1">`+"\n", colGrid)
-	for _, t := range yticks {
-		w.printf(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", pl, sy(t.v), pr, sy(t.v))
-	}
-	for _, t := range xticks {
-		w.printf(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", sx(t.v), pt, sx(t.v), pb)
-	}
-	w.printf("</g>\n")
-	w.printf(`<g class="yticks" fill="%s" text-anchor="end">`+"\n", colAxis)
-	for _, t := range yticks {
-		w.printf(`<text x="%.1f" y="%.1f">%s</text>`+"\n", pl-6, sy(t.v)+4, esc(t.label))
-	}
-	w.printf("</g>\n")
-	w.printf(`<g class="xticks" fill="%s" text-anchor="middle">`+"\n", colAxis)
-	for _, t := range xticks {
-		w.printf(`<text x="%.1f" y="%.1f">%s</text>`+"\n", sx(t.v), pb+15, esc(t.label))
-	}
-	w.printf("</g>\n")
-	w.printf(`<text x="%.1f" y="%d" text-anchor="middle" fill="%s">%s</text>`+"\n", (pl+pr)/2, chartH-5, colMuted, esc(xTitle))
-	w.printf(`<path d="M%.1f %.1fV%.1fH%.1f" fill="none" stroke="%s" stroke-width="1"/>`+"\n", pl, pt, pb, pr, colAxis)
-	w.printf(`<g clip-path="url(#plot)" fill="none">` + "\n")
+	f.open(&w, title, xTitle, xticks, yticks)
 	for li, pts := range data {
 		if len(pts) == 0 {
 			continue
