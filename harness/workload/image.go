@@ -153,39 +153,49 @@ func goEnv(ctx context.Context, repoRoot string) (string, error) {
 func sourceKey(repoRoot, src, toolchain string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", archiveFormat, toolchain)
+	// Tests do not go into the binary: changing one keeps the cache.
+	notTest := func(p string) bool { return !strings.HasSuffix(p, "_test.go") }
+	if err := hashTree(h, repoRoot, src, notTest, filepath.Join(repoRoot, "go.mod"), filepath.Join(repoRoot, "go.sum")); err != nil {
+		return "", fmt.Errorf("hash sources: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashTree writes into h every regular file below dir that keep accepts,
+// sorted, then the extra files, each as its path relative to base and its
+// content: the cache key of an image's inputs.
+func hashTree(h io.Writer, base, dir string, keep func(path string) bool, extra ...string) error {
 	var files []string
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		// Tests do not go into the binary: changing one keeps the cache.
-		if d.Type().IsRegular() && !strings.HasSuffix(p, "_test.go") {
+		if d.Type().IsRegular() && keep(p) {
 			files = append(files, p)
 		}
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("hash sources: %w", err)
+		return err
 	}
 	sort.Strings(files)
-	files = append(files, filepath.Join(repoRoot, "go.mod"), filepath.Join(repoRoot, "go.sum"))
-	for _, p := range files {
-		rel, err := filepath.Rel(repoRoot, p)
+	for _, p := range append(files, extra...) {
+		rel, err := filepath.Rel(base, p)
 		if err != nil {
-			return "", err
+			return err
 		}
 		f, err := os.Open(p)
 		if err != nil {
-			return "", fmt.Errorf("hash sources: %w", err)
+			return err
 		}
 		fmt.Fprintf(h, "%s\n", rel)
 		_, err = io.Copy(h, f)
 		f.Close()
 		if err != nil {
-			return "", fmt.Errorf("hash sources: %s: %w", p, err)
+			return fmt.Errorf("%s: %w", p, err)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return nil
 }
 
 // goBuild builds ./images/<name> as a static linux binary and returns it.

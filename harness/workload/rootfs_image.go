@@ -8,12 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -191,36 +189,9 @@ func rootfsKey(src, script string, spec RootfsSpec) (string, error) {
 		return "", err
 	}
 	fmt.Fprintf(h, "%s\nrootfs\n%s\n", archiveFormat, specJSON)
-	var files []string
-	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if err != nil {
+	all := func(string) bool { return true }
+	if err := hashTree(h, src, src, all, script); err != nil {
 		return "", fmt.Errorf("hash image sources: %w", err)
-	}
-	sort.Strings(files)
-	files = append(files, script)
-	for _, p := range files {
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return "", err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return "", fmt.Errorf("hash image sources: %w", err)
-		}
-		fmt.Fprintf(h, "%s\n", rel)
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return "", fmt.Errorf("hash image sources: %s: %w", p, err)
-		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
