@@ -330,20 +330,6 @@ func (c powerLossCase) probes(e *scenario.Env, r *powerLossRun) []probe.Source {
 				e.Defer(w.Close)
 				out = append(out, w)
 			}
-			// dockerd's own guard watches dockerd only.
-			g, err := runtime.StartGuard("containerd", m.ContainerdPID, boltMemoryLimit, 0, e.Logf)
-			if err == nil {
-				e.Defer(func(context.Context) error {
-					rep := g.Report()
-					g.Stop()
-					if rep.Fired {
-						e.Logf("containerd memory guard fired at %d MiB", rep.PeakRSS>>20)
-					}
-					return nil
-				})
-			} else {
-				e.Logf("containerd memory guard: %v", err)
-			}
 		}
 	}
 	return append(out, r.result)

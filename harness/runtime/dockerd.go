@@ -59,6 +59,8 @@ type DockerdSandbox struct {
 	userConfig string
 	config     map[string]any
 	lifecycle
+	// containerdGuard watches the managed containerd (under lifecycle.mu).
+	containerdGuard *Guard
 }
 
 var _ Sandbox = (*DockerdSandbox)(nil)
@@ -287,6 +289,15 @@ func (s *DockerdSandbox) startLocked(ctx context.Context) error {
 		}
 		s.guard = g
 	}
+	if s.containerdGuard == nil {
+		// The managed containerd can run away on its own (a damaged meta.db)
+		// while dockerd stays small: it gets the same ceiling.
+		g, err := StartGuard("containerd", s.ContainerdPID, s.limit, 0, s.logf)
+		if err != nil {
+			return err
+		}
+		s.containerdGuard = g
+	}
 	began := time.Now()
 	if err := s.d.start(); err != nil {
 		return err
@@ -347,6 +358,9 @@ func (s *DockerdSandbox) Close(ctx context.Context) error {
 	if s.guard != nil {
 		s.guard.Stop()
 	}
+	if s.containerdGuard != nil {
+		s.containerdGuard.Stop()
+	}
 	if err := cleanRoot(ctx, s.layout.Root, s.logf); err != nil {
 		errs = append(errs, err)
 	}
@@ -382,4 +396,18 @@ func (s *DockerdSandbox) Settings() map[string]any {
 		m["user_config"] = s.userConfig
 	}
 	return m
+}
+
+// Guard implements Sandbox: dockerd's guard, or its managed containerd's
+// when that one fired (both have the same ceiling).
+func (s *DockerdSandbox) Guard() GuardReport {
+	s.mu.Lock()
+	cg := s.containerdGuard
+	s.mu.Unlock()
+	if cg != nil {
+		if r := cg.Report(); r.Fired {
+			return r
+		}
+	}
+	return s.lifecycle.Guard()
 }

@@ -53,7 +53,7 @@ func StartGuard(name string, pid func() int, limit uint64, interval time.Duratio
 	}
 	g := &Guard{
 		name: name, pid: pid, interval: interval, logf: logf, fs: fs,
-		report: GuardReport{Limit: limit},
+		report: GuardReport{Name: name, Limit: limit},
 		stop:   make(chan struct{}), done: make(chan struct{}),
 	}
 	go g.run()

@@ -68,7 +68,7 @@ func (l *lifecycle) Guard() GuardReport {
 	g := l.guard
 	l.mu.Unlock()
 	if g == nil {
-		return GuardReport{Limit: l.limit}
+		return GuardReport{Name: l.name, Limit: l.limit}
 	}
 	return g.Report()
 }

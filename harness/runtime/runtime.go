@@ -59,6 +59,9 @@ type Sandbox interface {
 
 // GuardReport is what the memory guard recorded.
 type GuardReport struct {
+	// Name is the daemon the report is about (e.g. "dockerd", or the
+	// "containerd" a dockerd manages when that is the one that fired).
+	Name string `json:"name,omitempty"`
 	// Limit is the RSS ceiling in bytes.
 	Limit uint64 `json:"limit"`
 	// PeakRSS is the largest RSS the guard saw.
@@ -66,7 +69,7 @@ type GuardReport struct {
 	// Fired is true when the guard SIGKILLed the daemon.
 	Fired bool `json:"fired"`
 	// At is when it fired.
-	At time.Time `json:"at,omitempty"`
+	At time.Time `json:"at,omitzero"`
 }
 
 // ContainerdConfig holds the knobs relapse renders into a containerd
