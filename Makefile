@@ -2,8 +2,12 @@
 #
 #   make reproduce [INCIDENT=<id>]   the main job: run incident scenarios, write results/
 #   make test                        unit tests + e2e suites (what CI runs)
+#   make matrix [INCIDENT=<id>] [RUNTIMES="containerd-1.7.18 dockerd-20.10.5 ..."] [VARIANT=<name>]
+#                                    every variant on every runtime build, one report
+#   make regression CONTAINERD_CONFIG=<config.toml> [DOCKERD_CONFIG=<daemon.json>]
+#                                    judge YOUR runtime configuration against every budget
 #
-# Both install what is missing first (Debian packages, cached runtimes).
+# All of them install what is missing first (Debian packages, cached runtimes).
 
 SHELL       := /bin/bash
 GO          ?= go
@@ -14,11 +18,22 @@ GINKGO      := $(GO) tool ginkgo
 # machine), progress on, a JUnit report, and fail when a filter selects nothing.
 GINKGO_FLAGS ?= -v --fail-on-empty --poll-progress-after=120s --timeout=80m
 LABELS      := $(if $(INCIDENT),--label-filter='$(INCIDENT)',)
+# The matrix's runtime builds (cells): built or fetched into the cache by
+# scripts/runtimes.sh. The default is every version relapse knows.
+RUNTIMES    ?= containerd-1.6.20 containerd-1.7.18 containerd-2.0.14 dockerd-20.10.5 dockerd-20.10.24
+# VARIANT picks one variant by name in a matrix (a Ginkgo focus on its title).
+FOCUS       := $(if $(VARIANT),--focus='\b$(VARIANT) (holds|reproduces)',)
+# Regression mode judges the user's configuration files.
+CONTAINERD_CONFIG ?=
+DOCKERD_CONFIG    ?=
+empty :=
+space := $(empty) $(empty)
+REGRESSION_LABELS := $(subst $(space),||,$(strip $(if $(CONTAINERD_CONFIG),containerd,) $(if $(DOCKERD_CONFIG),dockerd,)))
 
 export RELAPSE_RESULTS := $(RESULTS)
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all deps runtimes images reproduce test unit e2e list vet bench clean-results
+.PHONY: all deps runtimes images reproduce matrix regression test unit e2e e2e-matrix e2e-regression list vet bench clean-results
 
 all: test
 
@@ -28,7 +43,30 @@ deps:
 
 ## runtimes: fetch the cached runtime builds the scenarios pin (dockerd 20.10.5)
 runtimes: deps
-	@bash scripts/fetch-dockerd.sh 20.10.5
+	@bash scripts/runtimes.sh dockerd-20.10.5
+
+## matrix-runtimes: build or fetch every runtime in RUNTIMES into the cache
+matrix-runtimes: deps
+	@$(GO) run ./cmd/relapse check -runtimes '$(RUNTIMES)' $(INCIDENT) >/dev/null
+	@bash scripts/runtimes.sh $(RUNTIMES)
+
+## matrix: every variant (or INCIDENT's, or VARIANT) on every build in RUNTIMES, into ONE report
+matrix: matrix-runtimes
+	@$(GO) run ./cmd/relapse check -runtimes '$(RUNTIMES)' $(INCIDENT)
+	@set -o pipefail; rc=0; start=$$(date +%s); \
+	  RELAPSE_MATRIX='$(RUNTIMES)' $(GINKGO) $(GINKGO_FLAGS) $(LABELS) $(FOCUS) ./suites/incidents || rc=$$?; \
+	  $(GO) run ./cmd/relapse table $(RESULTS)/latest || rc=1; \
+	  echo "matrix over $(RUNTIMES): $$(( $$(date +%s) - start ))s"; \
+	  exit $$rc
+
+## regression: judge CONTAINERD_CONFIG and/or DOCKERD_CONFIG against every incident's budgets
+regression: deps
+	@test -n "$(REGRESSION_LABELS)" || { echo "make regression: give CONTAINERD_CONFIG=<config.toml> and/or DOCKERD_CONFIG=<daemon.json> (the configuration to judge)" >&2; exit 2; }
+	@set -o pipefail; rc=0; \
+	  RELAPSE_CONTAINERD_CONFIG='$(if $(CONTAINERD_CONFIG),$(abspath $(CONTAINERD_CONFIG)),)' RELAPSE_DOCKERD_CONFIG='$(if $(DOCKERD_CONFIG),$(abspath $(DOCKERD_CONFIG)),)' \
+	  $(GINKGO) $(GINKGO_FLAGS) --label-filter='($(REGRESSION_LABELS))$(if $(INCIDENT), && $(INCIDENT),)' ./suites/regression || rc=$$?; \
+	  $(GO) run ./cmd/relapse table $(RESULTS)/latest || rc=1; \
+	  exit $$rc
 
 ## list: the incident ids
 list:

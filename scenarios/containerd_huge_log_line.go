@@ -47,6 +47,9 @@ func init() {
 		Affected: "every containerd with CRI max_container_log_line_size <= 0 (measured: 1.6.20, 1.7.17, 1.7.18, 2.0.0)",
 		Fixed:    "configuration: the default 16384 (or any positive limit) splits long lines",
 		Images:   []string{"pause", "hugeline"},
+		// Regression mode runs the writer on the user's config.toml and
+		// holds it to the fixed variant's budgets: -1 fails, 16384 passes.
+		Regression: "default",
 		Variants: []scenario.Variant{
 			{
 				Name:     "unlimited",

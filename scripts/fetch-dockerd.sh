@@ -13,6 +13,9 @@
 #   $RELAPSE_CACHE/runtimes/dockerd-VERSION/dockerd -> usr/sbin/dockerd
 #
 # The dockerd found there runs against the containerd and runc on PATH.
+# When the machine's own /usr/sbin/dockerd is exactly VERSION (Debian
+# bookworm: 20.10.24, installed by scripts/install-deps.sh) it is linked
+# instead, so a matrix can name the packaged version like any other.
 # A second run finds the cached copy and does nothing.
 #
 # Known versions (add a row to KNOWN to support another one):
@@ -41,13 +44,6 @@ usage() {
 
 [ $# -eq 1 ] || usage
 version=$1
-[ -n "${KNOWN[$version]:-}" ] || {
-  echo "$prog: unknown dockerd version '$version'." >&2
-  echo "  This script only knows versions Debian packaged as docker.io and that are listed in its KNOWN table." >&2
-  usage
-}
-read -r suite debver keyring <<<"${KNOWN[$version]}"
-
 cache=${RELAPSE_CACHE:-${HOME:?HOME is not set; set RELAPSE_CACHE}/.cache/relapse}
 dest=$cache/runtimes/dockerd-$version
 
@@ -55,6 +51,23 @@ if [ -x "$dest/dockerd" ]; then
   echo "$prog: dockerd $version already cached at $dest/dockerd (nothing to do)"
   exit 0
 fi
+
+# The machine's packaged dockerd, when it is exactly VERSION.
+if out=$(/usr/sbin/dockerd --version 2>/dev/null) && [[ $out =~ [Vv]ersion\ ([0-9]+\.[0-9]+\.[0-9]+) ]] && [ "${BASH_REMATCH[1]}" = "$version" ]; then
+  mkdir -p "$dest"
+  ln -sfn /usr/sbin/dockerd "$dest/dockerd"
+  pkg=$(dpkg-query -S /usr/sbin/dockerd 2>/dev/null | cut -d: -f1 || true)
+  printf '%s=%s, the system package, linked from /usr/sbin\n' "${pkg:-docker.io}" "$(dpkg-query -W -f '${Version}' "${pkg:-docker.io}" 2>/dev/null || echo '?')" >"$dest/SOURCE"
+  echo "$prog: linked the system's dockerd $version at $dest/dockerd"
+  exit 0
+fi
+
+[ -n "${KNOWN[$version]:-}" ] || {
+  echo "$prog: unknown dockerd version '$version'." >&2
+  echo "  This script only knows the system's own dockerd and versions Debian packaged as docker.io that are listed in its KNOWN table." >&2
+  usage
+}
+read -r suite debver keyring <<<"${KNOWN[$version]}"
 
 for tool in apt-get apt-cache dpkg-deb; do
   command -v "$tool" >/dev/null || die "needs $tool (Debian's apt and dpkg); install them or fetch dockerd $version by hand into $dest"

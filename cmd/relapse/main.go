@@ -33,7 +33,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"list", "", "list the incidents: id, runtime, variants, title", runList},
-		{"check", "[ID]", "check that ID names an incident (no ID: all of them)", runCheck},
+		{"check", "[-runtimes LIST] [ID]", "check that ID names an incident (no ID: all of them) and, with -runtimes, print what a matrix runs in each cell", runCheck},
 		{"table", "DIR", "print the verdict table of the run in DIR (results/<id> or results/latest); exit 1 if any variant is not ok", runTable},
 		{"ab", "BASE CANDIDATE [-out DIR]", "compare two runs' directories budget by budget, write ab.html/ab.json/ab.txt; exit 1 if the candidate regressed", runAB},
 		{"metrics", "DIR", "print the run in DIR as OpenMetrics text", runMetrics},

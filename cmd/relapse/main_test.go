@@ -114,6 +114,22 @@ func TestListAndCheck(t *testing.T) {
 	if !strings.Contains(errs, "at most one incident id, got 2") {
 		t.Errorf("stderr %q", errs)
 	}
+
+	// A matrix: what runs in each cell, and with what expectation.
+	out, _ = wantCode(t, []string{"check", "-runtimes", "dockerd-20.10.5 dockerd-20.10.24", "dockerd-kill-dstate"}, exitOK)
+	for _, want := range []string{"dockerd-20.10.5 dockerd-kill-dstate: dstate (expect breach), dstate-sidecar (expect breach), control (expect hold)", "dockerd-20.10.24 dockerd-kill-dstate: dstate (expect hold)", "matrix: 6 variant runs on 2 runtime builds"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check -runtimes: %q lacks %q", out, want)
+		}
+	}
+	_, errs = wantCode(t, []string{"check", "-runtimes", "containerd-latest"}, exitUsage)
+	if !strings.Contains(errs, `version "latest" is not a release number`) {
+		t.Errorf("check of a bad runtime: stderr %q", errs)
+	}
+	_, errs = wantCode(t, []string{"check", "-runtimes", "dockerd-20.10.5", "containerd-huge-log-line"}, exitUsage)
+	if !strings.Contains(errs, "no variant of the selected incidents runs on dockerd-20.10.5") {
+		t.Errorf("check of an empty matrix: stderr %q", errs)
+	}
 }
 
 func TestTable(t *testing.T) {

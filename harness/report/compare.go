@@ -12,12 +12,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/runtime"
 )
 
 // Comparison is an A/B of two runs: the same incident variants measured on a
@@ -224,28 +224,8 @@ func matchVersions(base, cand []Result) (pairs [][2]int, restB, restC []int) {
 	return pairs, restB[n:], restC[n:]
 }
 
-// compareVersions orders "1.7.9" before "1.7.18": numeric parts compare as
-// numbers, anything else as text.
-func compareVersions(a, b string) int {
-	pa, pb := strings.FieldsFunc(a, versionSep), strings.FieldsFunc(b, versionSep)
-	for i := 0; i < len(pa) && i < len(pb); i++ {
-		na, ea := strconv.Atoi(pa[i])
-		nb, eb := strconv.Atoi(pb[i])
-		switch {
-		case ea == nil && eb == nil:
-			if c := cmp.Compare(na, nb); c != 0 {
-				return c
-			}
-		default:
-			if c := strings.Compare(pa[i], pb[i]); c != 0 {
-				return c
-			}
-		}
-	}
-	return cmp.Compare(len(pa), len(pb))
-}
-
-func versionSep(r rune) bool { return r == '.' || r == '-' || r == '+' || r == '~' }
+// compareVersions orders versions as releases are numbered.
+var compareVersions = runtime.CompareVersions
 
 func newRunRef(r Run) RunRef {
 	ref := RunRef{ID: r.ID, Started: r.Started, Host: r.Host, Runtimes: []string{}}
@@ -328,10 +308,13 @@ func comparePair(b, c Result) Pair {
 		}
 		p.Reasons = append(p.Reasons, why)
 	}
-	// Budgets are a contract only for variants that must hold: a vulnerable
-	// variant is expected to breach, and its slope moving by noise between
-	// two breaches is no regression. Its failing to reproduce is, through OK.
-	mustHold := c.Expect == string(curve.Hold)
+	// Budgets are a contract only for variants that must hold on either
+	// side: a vulnerable variant is expected to breach, and its slope moving
+	// by noise between two breaches is no regression (its failing to
+	// reproduce is, through OK). A variant that held on the base must still
+	// hold on the candidate, even where a matrix expects the candidate's
+	// older version to breach (20.10.24 -> 20.10.5 brings the leak back).
+	mustHold := c.Expect == string(curve.Hold) || b.Expect == string(curve.Hold)
 	p.Evals = compareEvals(b, c, bn, cn)
 	for i := range p.Evals {
 		e := &p.Evals[i]

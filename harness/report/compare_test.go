@@ -197,6 +197,23 @@ func TestCompareVulnerableVariant(t *testing.T) {
 	}
 }
 
+// In a matrix, a hold variant is expected to breach on versions before its
+// fix. Going from the fixed version back to one before the fix is still a
+// regression (both sides are "ok" against their own expectation); going
+// forward to the fix is not.
+func TestCompareBackToAVersionBeforeTheFixRegresses(t *testing.T) {
+	fixed, _ := writeRun(t, "fixed", variant{"i", "dstate", "20.10.24", curve.Hold, rss(8, 2, 0)})
+	before, _ := writeRun(t, "before", variant{"i", "dstate", "20.10.5", curve.Breach, rss(9, 2, 30*mib)})
+	c := Compare(fixed, before)
+	if p := onlyPair(t, c); !p.Regressed || c.Regressions != 1 || p.Change != "held on 20.10.24, breaches on 20.10.5" {
+		t.Errorf("fixed -> before the fix: regressed %v (%d), change %q; want a regression", p.Regressed, c.Regressions, p.Change)
+	}
+	c = Compare(before, fixed)
+	if p := onlyPair(t, c); p.Regressed || c.Regressions != 0 || p.Change != "breached on 20.10.5, holds on 20.10.24" {
+		t.Errorf("before the fix -> fixed: regressed %v (%d), change %q; want the fix shown, no regression", p.Regressed, c.Regressions, p.Change)
+	}
+}
+
 func TestComparePairsMatrixRunsByIncidentAndVariant(t *testing.T) {
 	res := func(variant, version, verdict string) Result {
 		return Result{Incident: "i", Variant: variant, Runtime: "containerd", Version: version, Expect: "hold", Verdict: verdict, OK: verdict == "hold"}

@@ -91,7 +91,7 @@ func newRow(i int, r Result) rowView {
 	v := rowView{
 		Anchor:       fmt.Sprintf("r%d", i),
 		Incident:     r.Incident,
-		Variant:      r.Variant,
+		Variant:      VariantDirName(r.Variant, r.Cell),
 		Title:        r.Title,
 		Runtime:      strings.TrimSpace(r.Runtime + " " + r.Version),
 		Expect:       r.Expect,
@@ -106,8 +106,12 @@ func newRow(i int, r Result) rowView {
 		Labels:       strings.Join(r.Labels, ", "),
 		Warnings:     r.Warnings,
 	}
-	if anchorPattern.MatchString(r.Incident) && anchorPattern.MatchString(r.Variant) {
+	cell := strings.ReplaceAll(r.Cell, ".", "-")
+	if anchorPattern.MatchString(r.Incident) && anchorPattern.MatchString(r.Variant) && (cell == "" || anchorPattern.MatchString(cell)) {
 		v.Anchor = r.Incident + "--" + r.Variant
+		if cell != "" {
+			v.Anchor += "--" + cell
+		}
 	}
 	if r.Metric != "" {
 		v.Measured, v.Budget = Quantity(r.Slope, r.SlopeUnit), Quantity(r.Budget, r.SlopeUnit)
@@ -133,27 +137,19 @@ func newRow(i int, r Result) rowView {
 	for _, k := range sortedKeys(r.Extras) {
 		v.Extras = append(v.Extras, kv{k, sig3(r.Extras[k])})
 	}
-	v.Files = append(v.Files, link{relURL(path.Join(r.Incident, r.Variant, ResultFile)), ResultFile})
+	v.Files = append(v.Files, link{relURL(path.Join(r.Name(), ResultFile)), ResultFile})
 	for _, d := range r.Diagnostics {
 		v.Files = append(v.Files, link{relURL(d), path.Base(d)})
 	}
-	for _, e := range r.Evaluations {
-		unit := e.Budget.Unit(r.Units[e.Budget.Metric])
-		ev := evalView{Budget: budgetText(e.Budget, r.Units[e.Budget.Metric]), Verdict: string(e.Verdict), Detail: e.Detail, Certain: e.Certain}
-		if e.Verdict != curve.Inconclusive || e.Measured != 0 {
-			ev.Measured = Quantity(e.Measured, unit)
-			if e.Budget.Kind == curve.Slope && e.Fit != nil {
-				ev.Measured += ciText(*e.Fit, unit)
-			}
-		}
-		v.Evals = append(v.Evals, ev)
+	for _, j := range r.Judgements() {
+		v.Evals = append(v.Evals, evalView{Budget: j.Budget, Measured: j.Measured, Verdict: string(j.Verdict), Detail: j.Detail, Certain: j.Certain})
 	}
 	for _, c := range r.Charts {
 		metric := strings.TrimSuffix(strings.TrimSuffix(path.Base(c), ".svg"), "-per-op")
 		dir := path.Dir(c)
 		v.Charts = append(v.Charts, chartView{
 			Src: relURL(c),
-			Alt: fmt.Sprintf("chart of %s for %s/%s", strings.TrimSuffix(path.Base(c), ".svg"), r.Incident, r.Variant),
+			Alt: fmt.Sprintf("chart of %s for %s", strings.TrimSuffix(path.Base(c), ".svg"), r.Name()),
 			Data: []link{
 				{relURL(path.Join(dir, metric+".csv")), metric + ".csv"},
 				{relURL(path.Join(dir, metric+".json")), metric + ".json"},

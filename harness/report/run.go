@@ -44,6 +44,10 @@ type Host struct {
 type Result struct {
 	Incident string `json:"incident"`
 	Variant  string `json:"variant"`
+	// Cell names the runtime build a matrix run measured this variant on,
+	// e.g. "containerd-1.7.18"; empty when the variant ran on its own
+	// runtime. One run holds one result per incident, variant and cell.
+	Cell string `json:"cell,omitempty"`
 	// Title is the scenario's one line for people (optional).
 	Title string `json:"title,omitempty"`
 	// Runtime is a runtime.Kind: "containerd" or "dockerd".
@@ -113,6 +117,20 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Error is the failure text when the variant could not run to a verdict.
 	Error string `json:"error,omitempty"`
+}
+
+// Name is "incident/variant", or "incident/variant@cell" in a matrix run:
+// how a result is named in tables and messages, and its directory relative
+// to the run directory.
+func (r Result) Name() string { return r.Incident + "/" + VariantDirName(r.Variant, r.Cell) }
+
+// VariantDirName is a variant's directory name: the variant, suffixed
+// "@cell" in a matrix run so every runtime build gets its own.
+func VariantDirName(variant, cell string) string {
+	if cell == "" {
+		return variant
+	}
+	return variant + "@" + cell
 }
 
 // SetPrimary fills Metric, BudgetKind, Slope, SlopeUnit and Budget from the

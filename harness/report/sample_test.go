@@ -99,7 +99,7 @@ func writeSample(t *testing.T, resultsDir string) *Writer {
 		t.Fatal(err)
 	}
 	for _, s := range sampleRun() {
-		dir, err := w.VariantDir(s.result.Incident, s.result.Variant)
+		dir, err := w.VariantDir(s.result.Incident, s.result.Variant, s.result.Cell)
 		if err != nil {
 			t.Fatal(err)
 		}

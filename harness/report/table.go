@@ -46,12 +46,12 @@ func Table(run Run) string {
 			}
 			rt := strings.TrimSpace(r.Runtime + " " + r.Version)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-				oneLine(r.Incident), oneLine(r.Variant), oneLine(rt), r.Expect, r.Verdict, ok, primary, measured, budget, growth, after)
+				oneLine(r.Incident), oneLine(VariantDirName(r.Variant, r.Cell)), oneLine(rt), r.Expect, r.Verdict, ok, primary, measured, budget, growth, after)
 		}
 		_ = tw.Flush() // writes to a strings.Builder, which does not fail
 		for _, r := range run.Results {
 			if r.Error != "" {
-				fmt.Fprintf(&b, "%s/%s: error: %s\n", oneLine(r.Incident), oneLine(r.Variant), oneLine(r.Error))
+				fmt.Fprintf(&b, "%s: error: %s\n", oneLine(r.Name()), oneLine(r.Error))
 			}
 		}
 	}

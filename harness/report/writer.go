@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,16 +131,35 @@ func (w *Writer) Run() Run {
 	return r
 }
 
-// VariantDir creates and returns <run>/<incident>/<variant>/, where a
-// variant's series, charts and diagnostics go (scenario.Env.Dir).
-func (w *Writer) VariantDir(incident, variant string) (string, error) {
+// Find returns the stored result named name (Result.Name): the result as
+// Add completed it, with units, file lists and relative diagnostics.
+func (w *Writer) Find(name string) (Result, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range w.run.Results {
+		if r.Name() == name {
+			return r, true
+		}
+	}
+	return Result{}, false
+}
+
+// VariantDir creates and returns <run>/<incident>/<variant>/ (or
+// <variant>@<cell>/ in a matrix run), where a variant's series, charts and
+// diagnostics go (scenario.Env.Dir).
+func (w *Writer) VariantDir(incident, variant, cell string) (string, error) {
 	if err := checkName("incident", incident); err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}
 	if err := checkName("variant", variant); err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}
-	dir := filepath.Join(w.dir, incident, variant)
+	if cell != "" {
+		if err := checkName("cell", cell); err != nil {
+			return "", fmt.Errorf("report: %w", err)
+		}
+	}
+	dir := filepath.Join(w.dir, incident, VariantDirName(variant, cell))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}
@@ -152,38 +172,38 @@ func (w *Writer) VariantDir(incident, variant string) (string, error) {
 // what the result leaves empty from its evaluations and series: Verdict
 // (curve.Combine, or inconclusive without evaluations), the primary budget's
 // Metric/Slope/SlopeUnit/Budget, Growth, DurationS, the file lists; it
-// always sets OK. Adding the same incident and variant again (a retried
-// spec) replaces the earlier result.
+// always sets OK. Adding the same incident, variant and cell again (a
+// retried spec) replaces the earlier result.
 func (w *Writer) Add(r Result, series []curve.Series) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return fmt.Errorf("report: add %s/%s: writer is closed", r.Incident, r.Variant)
+		return fmt.Errorf("report: add %s: writer is closed", r.Name())
 	}
 	if r.Expect != string(curve.Hold) && r.Expect != string(curve.Breach) {
-		return fmt.Errorf("report: add %s/%s: expect %q: want %q or %q", r.Incident, r.Variant, r.Expect, curve.Hold, curve.Breach)
+		return fmt.Errorf("report: add %s: expect %q: want %q or %q", r.Name(), r.Expect, curve.Hold, curve.Breach)
 	}
-	dir, err := w.VariantDir(r.Incident, r.Variant)
+	dir, err := w.VariantDir(r.Incident, r.Variant, r.Cell)
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	for _, s := range series {
 		if err := checkName("metric", s.Metric); err != nil {
-			return fmt.Errorf("report: add %s/%s: %w", r.Incident, r.Variant, err)
+			return fmt.Errorf("report: add %s: %w", r.Name(), err)
 		}
 		if seen[s.Metric] {
-			return fmt.Errorf("report: add %s/%s: series %q given twice", r.Incident, r.Variant, s.Metric)
+			return fmt.Errorf("report: add %s: series %q given twice", r.Name(), s.Metric)
 		}
 		seen[s.Metric] = true
 	}
 
 	complete(&r, series)
-	rel := func(name string) string { return filepath.ToSlash(filepath.Join(r.Incident, r.Variant, name)) }
+	rel := func(name string) string { return r.Name() + "/" + name }
 	r.SeriesFiles, r.Charts = []string{}, []string{}
 	for _, s := range series {
 		if err := w.writeSeries(dir, &r, s); err != nil {
-			return fmt.Errorf("report: add %s/%s: %w", r.Incident, r.Variant, err)
+			return fmt.Errorf("report: add %s: %w", r.Name(), err)
 		}
 		r.SeriesFiles = append(r.SeriesFiles, rel(s.Metric+".csv"))
 		r.Charts = append(r.Charts, rel(s.Metric+".svg"))
@@ -200,21 +220,28 @@ func (w *Writer) Add(r Result, series []curve.Series) error {
 	sanitize(&r)
 
 	if err := writeJSON(filepath.Join(dir, ResultFile), r); err != nil {
-		return fmt.Errorf("report: add %s/%s: %w", r.Incident, r.Variant, err)
+		return fmt.Errorf("report: add %s: %w", r.Name(), err)
 	}
-	i := slices.IndexFunc(w.run.Results, func(o Result) bool { return o.Incident == r.Incident && o.Variant == r.Variant })
+	i := slices.IndexFunc(w.run.Results, func(o Result) bool {
+		return o.Incident == r.Incident && o.Variant == r.Variant && o.Cell == r.Cell
+	})
 	if i >= 0 {
 		w.run.Results[i] = r
 	} else {
 		w.run.Results = append(w.run.Results, r)
 	}
 	slices.SortStableFunc(w.run.Results, func(a, b Result) int {
-		if c := strings.Compare(a.Incident, b.Incident); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Variant, b.Variant)
+		return cmp.Or(strings.Compare(a.Incident, b.Incident), strings.Compare(a.Variant, b.Variant), compareCells(a.Cell, b.Cell))
 	})
 	return w.flush()
+}
+
+// compareCells orders matrix cells by runtime, then version:
+// containerd-1.6.20 before containerd-1.7.18 before containerd-2.0.14.
+func compareCells(a, b string) int {
+	ka, va, _ := strings.Cut(a, "-")
+	kb, vb, _ := strings.Cut(b, "-")
+	return cmp.Or(strings.Compare(ka, kb), compareVersions(va, vb))
 }
 
 // complete fills what a result leaves empty from its evaluations and series.
@@ -271,7 +298,7 @@ func (w *Writer) writeSeries(dir string, r *Result, s curve.Series) error {
 	if err := writeJSON(filepath.Join(dir, s.Metric+".json"), clean); err != nil {
 		return err
 	}
-	title := fmt.Sprintf("%s/%s %s: %s", r.Incident, r.Variant, s.Metric, metricVerdict(r.Evaluations, s.Metric))
+	title := fmt.Sprintf("%s %s: %s", r.Name(), s.Metric, metricVerdict(r.Evaluations, s.Metric))
 	if err := writeFile(filepath.Join(dir, s.Metric+".svg"), Chart(s, r.Evaluations, title)); err != nil {
 		return err
 	}

@@ -360,14 +360,14 @@ func TestVariantDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := w.VariantDir("containerd-huge-log-line", "unlimited")
+	d, err := w.VariantDir("containerd-huge-log-line", "unlimited", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(d); err != nil || !fi.IsDir() || d != filepath.Join(w.Dir(), "containerd-huge-log-line", "unlimited") {
 		t.Errorf("variant dir %s: %v", d, err)
 	}
-	if _, err := w.VariantDir("x", ".."); err == nil {
+	if _, err := w.VariantDir("x", "..", ""); err == nil {
 		t.Errorf("variant .. accepted")
 	}
 }
@@ -413,5 +413,65 @@ func TestConcurrentAdds(t *testing.T) {
 	}
 	if len(run.Results) != 8 || run.Results[0].Variant != "v0" || run.Results[7].Variant != "v7" {
 		t.Errorf("%d results after 8 concurrent adds", len(run.Results))
+	}
+}
+
+// A matrix run measures one variant on several runtime builds: each cell
+// keeps its own result and directory, a retried cell replaces only itself,
+// results sort by version (1.7.18 after 1.6.20, before 2.0.14), and an A/B
+// of two cells of the same run pairs them.
+func TestMatrixCellsKeepOneResultEach(t *testing.T) {
+	w, err := NewWriter(t.TempDir(), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
+	for _, v := range []string{"2.0.14", "1.7.18", "1.6.20", "1.7.18"} {
+		r := s.result
+		r.Cell, r.Version = "containerd-"+v, v
+		if err := w.Add(r, s.series); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := w.Run().Results
+	var cells []string
+	for _, r := range got {
+		cells = append(cells, r.Cell)
+	}
+	if strings.Join(cells, " ") != "containerd-1.6.20 containerd-1.7.18 containerd-2.0.14" {
+		t.Fatalf("cells stored %v, want one per build in version order", cells)
+	}
+	r, ok := w.Find("containerd-huge-log-line/unlimited@containerd-1.7.18")
+	if !ok || r.Version != "1.7.18" || r.Units == nil {
+		t.Fatalf("Find of a cell: %+v, %v", r, ok)
+	}
+	for _, f := range append(r.SeriesFiles, r.Charts...) {
+		if !strings.HasPrefix(f, "containerd-huge-log-line/unlimited@containerd-1.7.18/") {
+			t.Errorf("file %s is not in the cell's directory", f)
+		}
+		if _, err := os.Stat(filepath.Join(w.Dir(), f)); err != nil {
+			t.Errorf("cell file: %v", err)
+		}
+	}
+	if _, err := w.VariantDir("x", "v", "../up"); err == nil {
+		t.Errorf("cell with a path separator accepted")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(w.Dir(), IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), `id="containerd-huge-log-line--unlimited--containerd-1-7-18"`) {
+		t.Errorf("index.html has no anchor per cell")
+	}
+
+	run := w.Run()
+	base, cand := run, run
+	base.Results, cand.Results = got[:1], got[1:2]
+	c := Compare(base, cand)
+	if len(c.Pairs) != 1 || c.Pairs[0].Base.Version != "1.6.20" || c.Pairs[0].Candidate.Version != "1.7.18" {
+		t.Errorf("A/B of two cells: %+v", c.Pairs)
 	}
 }

@@ -63,7 +63,7 @@ func (r *Runner) Run(ctx context.Context, s Scenario, v Variant) (res report.Res
 	logf := r.logf()
 	kind := s.RuntimeOf(v)
 	res = report.Result{
-		Incident: s.ID, Variant: v.Name, Runtime: string(kind), Title: s.Title,
+		Incident: s.ID, Variant: v.Name, Cell: v.Cell, Runtime: string(kind), Title: s.Title,
 		Expect: string(v.Expect), Verdict: string(curve.Inconclusive), Labels: v.Labels,
 	}
 	var series []curve.Series
@@ -73,11 +73,13 @@ func (r *Runner) Run(ctx context.Context, s Scenario, v Variant) (res report.Res
 			res.OK = false
 		}
 		if addErr := r.Results.Add(res, series); addErr != nil && err == nil {
-			err = fmt.Errorf("writing results of %s/%s: %w", s.ID, v.Name, addErr)
+			err = fmt.Errorf("writing results of %s: %w", res.Name(), addErr)
+		} else if stored, ok := r.Results.Find(res.Name()); ok {
+			res = stored // completed by the writer: units, files
 		}
 	}()
 
-	dir, err := r.Results.VariantDir(s.ID, v.Name)
+	dir, err := r.Results.VariantDir(s.ID, v.Name, v.Cell)
 	if err != nil {
 		return res, err
 	}

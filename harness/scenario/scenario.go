@@ -36,6 +36,12 @@ type Scenario struct {
 	Images []string
 	// Variants are the configurations this incident is run in.
 	Variants []Variant
+	// Regression names the variant whose workload and budgets judge a
+	// user's runtime in regression mode (suites/regression): it runs with
+	// the user's configuration instead of its own knobs and must hold.
+	// Empty when no runtime configuration or version can fix the incident
+	// (e.g. a kernel accounting effect fixed in the pod spec).
+	Regression string
 }
 
 // Variant is one configuration of an incident with the verdict it must give:
@@ -61,6 +67,14 @@ type Variant struct {
 	RunToEnd bool
 	// Labels are extra Ginkgo labels (e.g. "slow").
 	Labels []string
+	// FixedIn is the first runtime version with the fix, for a hold
+	// variant whose incident is fixed in the runtime: a matrix expects it
+	// to breach on older versions (see Scenario.InCell).
+	FixedIn string
+	// Cell is the matrix cell this copy of the variant runs in (set by
+	// Scenario.InCell, never declared): its results carry it and live in
+	// <variant>@<cell>/.
+	Cell string
 
 	// Setup prepares the workload before sampling starts (optional).
 	Setup func(ctx context.Context, e *Env) error
@@ -151,6 +165,12 @@ func (s Scenario) Validate() error {
 		if k := v.Sandbox.Runtime; k != "" && k != runtime.Containerd && k != runtime.Dockerd {
 			return fmt.Errorf("scenario %s/%s: unknown sandbox runtime %q", s.ID, v.Name, k)
 		}
+		if v.Cell != "" {
+			return fmt.Errorf("scenario %s/%s: Cell is set by a matrix run, not declared", s.ID, v.Name)
+		}
+		if v.FixedIn != "" && (v.Expect != curve.Hold || !cellVersion.MatchString(v.FixedIn)) {
+			return fmt.Errorf("scenario %s/%s: FixedIn %q: want a release number like 20.10.10 on a hold variant", s.ID, v.Name, v.FixedIn)
+		}
 		if v.Stimulus == nil {
 			return fmt.Errorf("scenario %s/%s: no stimulus", s.ID, v.Name)
 		}
@@ -162,6 +182,9 @@ func (s Scenario) Validate() error {
 				return fmt.Errorf("scenario %s/%s: %w", s.ID, v.Name, err)
 			}
 		}
+	}
+	if s.Regression != "" && !seen[s.Regression] {
+		return fmt.Errorf("scenario %s: regression variant %q is not one of its variants", s.ID, s.Regression)
 	}
 	return nil
 }

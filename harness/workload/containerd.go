@@ -38,20 +38,7 @@ func LoadContainerd(ctx context.Context, address string, img Image) error {
 		return fmt.Errorf("load %s into containerd: is it running? %w", img.Ref, err)
 	}
 	conn.Close()
-	ctr, err := CtrFor(address)
-	if err != nil {
-		return fmt.Errorf("load %s into containerd %s: %w", img.Ref, address, err)
-	}
-	base := []string{"-a", address, "-n", CRINamespace}
-	run := func(args ...string) (string, error) {
-		var stdout, stderr bytes.Buffer
-		cmd := exec.CommandContext(ctx, ctr, append(base, args...)...)
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("%s %s: %w: %s", ctr, strings.Join(append(base, args...), " "), err, strings.TrimSpace(stderr.String()+" "+stdout.String()))
-		}
-		return stdout.String(), nil
-	}
+	run := func(args ...string) (string, error) { return ctrRun(ctx, address, args...) }
 	if _, err := run("images", "import", "--no-unpack=false", "--snapshotter", "overlayfs", img.Tar); err != nil {
 		return fmt.Errorf("load %s into containerd %s: %w", img.Ref, address, err)
 	}
@@ -63,6 +50,36 @@ func LoadContainerd(ctx context.Context, address string, img Image) error {
 		return fmt.Errorf("load %s into containerd %s: %w", img.Ref, address, err)
 	}
 	return nil
+}
+
+// TagContainerd gives the image ref src a second name dst in the CRI
+// namespace (replacing what dst named). A user's containerd config names
+// its own sandbox (pause) image; with no registry to pull it from, relapse
+// tags its pause image under that name.
+func TagContainerd(ctx context.Context, address, src, dst string) error {
+	address = strings.TrimPrefix(address, "unix://")
+	if _, err := ctrRun(ctx, address, "images", "tag", "--force", src, dst); err != nil {
+		return fmt.Errorf("tag %s as %s in containerd %s: %w", src, dst, address, err)
+	}
+	return nil
+}
+
+// ctrRun runs the ctr matching the containerd at address in the CRI
+// namespace and returns its standard output; errors carry the command and
+// what it printed.
+func ctrRun(ctx context.Context, address string, args ...string) (string, error) {
+	ctr, err := CtrFor(address)
+	if err != nil {
+		return "", fmt.Errorf("containerd %s: %w", address, err)
+	}
+	argv := append([]string{"-a", address, "-n", CRINamespace}, args...)
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, ctr, argv...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %w: %s", ctr, strings.Join(argv, " "), err, strings.TrimSpace(stderr.String()+" "+stdout.String()))
+	}
+	return stdout.String(), nil
 }
 
 // checkListed finds img in `ctr images ls` output (REF TYPE DIGEST SIZE

@@ -180,10 +180,23 @@ func loadInto(ctx context.Context, sb runtime.Sandbox, img workload.Image) error
 		}
 		defer cli.Close()
 		return workload.LoadDocker(ctx, cli, img)
+	case *runtime.ContainerdSandbox:
+		if err := workload.LoadContainerd(ctx, sb.Address(), img); err != nil {
+			return err
+		}
+		// A user's config (regression mode) names its own sandbox image,
+		// which nothing here can pull: relapse's pause stands in for it.
+		if img.Name == pauseImage && d.SandboxImage() != "" && d.SandboxImage() != img.Ref {
+			return workload.TagContainerd(ctx, sb.Address(), img.Ref, d.SandboxImage())
+		}
+		return nil
 	default:
-		return workload.LoadContainerd(ctx, sb.Address(), img)
+		return fmt.Errorf("no image loader for a %s sandbox (%T)", sb.Kind(), sb)
 	}
 }
+
+// pauseImage is the workload image (images/pause) pods are sandboxed with.
+const pauseImage = "pause"
 
 // Logf returns a printf that writes whole lines to w (GinkgoWriter), so
 // the harness' narration reads one event per line.
@@ -216,6 +229,35 @@ func Explain(res report.Result) string {
 	}
 	if len(res.Diagnostics) > 0 {
 		fmt.Fprintf(&b, "\n  diagnostics: %s", strings.Join(res.Diagnostics, ", "))
+	}
+	return b.String()
+}
+
+// RegressionFailure is the message a regression spec fails with: the
+// incident, the user's runtime and configuration, every budget with what
+// was measured, and where the diagnostics are (absolute paths, to open
+// from the terminal).
+func RegressionFailure(res report.Result, runDir string) string {
+	var b strings.Builder
+	cfg := "relapse's defaults"
+	if p, ok := res.Config["user_config"].(string); ok && p != "" {
+		cfg = p
+	}
+	fmt.Fprintf(&b, "%s came back on your %s %s (config %s): verdict %s, want hold",
+		res.Incident, res.Runtime, res.Version, cfg, res.Verdict)
+	if res.Error != "" {
+		fmt.Fprintf(&b, "\n  error: %s", res.Error)
+	}
+	for _, j := range res.Judgements() {
+		fmt.Fprintf(&b, "\n  %s", j)
+	}
+	if len(res.Diagnostics) == 0 {
+		fmt.Fprintf(&b, "\n  diagnostics: none captured; series and charts in %s", filepath.Join(runDir, res.Name()))
+	} else {
+		fmt.Fprintf(&b, "\n  diagnostics: %s", filepath.Join(runDir, filepath.Dir(res.Diagnostics[0])))
+		for _, d := range res.Diagnostics {
+			fmt.Fprintf(&b, "\n    %s", filepath.Base(d))
+		}
 	}
 	return b.String()
 }

@@ -1,0 +1,68 @@
+// Package regression_test judges the user's runtime, not relapse's
+// variants: every incident that declares a regression variant runs its
+// workload on the runtime and configuration the user is about to roll out
+// (RELAPSE_CONTAINERD_CONFIG / RELAPSE_DOCKERD_CONFIG, RELAPSE_CONTAINERD /
+// RELAPSE_DOCKERD) and must hold its budgets. A breach fails the spec with
+// the incident, the budget, the measured slope and the diagnostics path.
+//
+// `make regression CONTAINERD_CONFIG=/etc/containerd/config.toml` runs it;
+// a containerd config with max_container_log_line_size = -1 fails, 16384
+// passes. Incidents without a regression variant (a corrupted store, a
+// kernel accounting effect) are not a matter of the runtime's configuration
+// and are listed as such at the start.
+package regression_test
+
+import (
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/scenarios"
+	"github.com/relapse-dev/relapse/suites/suite"
+)
+
+func TestRegression(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "relapse regression")
+}
+
+// run is the suite's one runner, in regression mode.
+var run *suite.Run
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	var err error
+	run, err = suite.Start(ctx, suite.Logf(GinkgoWriter), true)
+	Expect(err).NotTo(HaveOccurred())
+	for _, s := range scenarios.All() {
+		if s.Regression == "" {
+			GinkgoWriter.Printf("%s: not judged here (no runtime configuration or version fixes it; see `make reproduce INCIDENT=%s`)\n", s.ID, s.ID)
+		}
+	}
+})
+
+var _ = ReportAfterSuite("results", func(r Report) {
+	if run != nil {
+		Expect(run.Finish(r)).To(Succeed())
+	}
+})
+
+var _ = func() bool {
+	for _, s := range scenarios.All() {
+		v, ok := s.RegressionVariant()
+		if !ok {
+			continue
+		}
+		kind := s.RuntimeOf(v)
+		It(s.ID+" holds its budgets on your "+string(kind), Label(s.ID, string(kind)), func(ctx SpecContext) {
+			By("running " + s.ID + " (" + v.Name + "'s workload and budgets) on your " + string(kind) + " configuration")
+			res, err := run.Runner.Run(ctx, s, v)
+			Expect(err).NotTo(HaveOccurred(), "%s could not run to a verdict on your %s", s.ID, kind)
+			if res.Verdict != string(curve.Hold) {
+				Fail(suite.RegressionFailure(res, run.Results.Dir()))
+			}
+		}, SpecTimeout(suite.SpecTimeout(v)))
+	}
+	return true
+}()
