@@ -31,6 +31,8 @@ space := $(empty) $(empty)
 REGRESSION_LABELS := $(subst $(space),||,$(strip $(if $(CONTAINERD_CONFIG),containerd,) $(if $(DOCKERD_CONFIG),dockerd,)))
 
 export RELAPSE_RESULTS := $(RESULTS)
+# Runtime builds run before any measurement, so they may use both cores.
+export RELAPSE_BUILD_JOBS ?= 2
 export TESTCONTAINERS_RYUK_DISABLED := true
 
 .PHONY: all deps runtimes images reproduce matrix regression test unit e2e e2e-matrix e2e-regression list vet bench clean-results
@@ -89,12 +91,14 @@ vet:
 unit:
 	$(GO) test -count=1 -timeout 20m ./harness/... ./scenarios/... ./cmd/...
 
-## e2e: the incident suite, then the leave-nothing-behind checks (Ctrl-C, SIGKILL)
+## e2e: the incident suite, the leave-nothing-behind checks (Ctrl-C, SIGKILL),
+## then the nightly commands end to end (make matrix, relapse ab, make regression)
 e2e:
 	@set -o pipefail; rc=0; \
 	  $(GINKGO) $(GINKGO_FLAGS) $(LABELS) ./suites/incidents || rc=$$?; \
 	  $(GO) run ./cmd/relapse table $(RESULTS)/latest || rc=1; \
 	  $(GO) test -count=1 -timeout 15m ./suites/cleanup/ || rc=1; \
+	  $(GO) test -count=1 -timeout 50m -v ./suites/nightly/ || rc=1; \
 	  exit $$rc
 
 ## bench: benchmarks of the harness' own hot paths (fit, sampler), recorded under results/

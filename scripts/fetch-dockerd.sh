@@ -22,6 +22,9 @@
 #   20.10.5  Debian bullseye docker.io 20.10.5+dfsg1-1+deb11u2
 #            (leaks 2 goroutines + 1 fd per kill of a D-state container;
 #             fixed in 20.10.10 by moby PR #42956)
+#   20.10.24 Debian bookworm docker.io 20.10.24+dfsg1-1+deb12u1+b6 (linked
+#            from /usr/sbin on bookworm; downloaded elsewhere, e.g. on a CI
+#            runner with another Docker)
 set -euo pipefail
 
 prog=fetch-dockerd
@@ -30,6 +33,7 @@ die() { echo "$prog: $*" >&2; exit 1; }
 # VERSION -> "suite debian-version keyring"
 declare -A KNOWN=(
   [20.10.5]="bullseye 20.10.5+dfsg1-1+deb11u2 debian-archive-bullseye-stable.gpg"
+  [20.10.24]="bookworm 20.10.24+dfsg1-1+deb12u1+b6 debian-archive-bookworm-stable.gpg"
 )
 
 usage() {

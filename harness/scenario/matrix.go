@@ -71,7 +71,7 @@ func (s Scenario) InCell(c Cell) []Variant {
 		v.Cell = c.String()
 		if v.Expect == curve.Hold && v.FixedIn != "" && runtime.CompareVersions(c.Version, v.FixedIn) < 0 {
 			v.Expect = curve.Breach
-			v.Why = fmt.Sprintf("%s predates the fix in %s: %s", c, v.FixedIn, v.Why)
+			v.Why = fmt.Sprintf("%s predates the fix in %s: the incident is expected back", c, v.FixedIn)
 		}
 		out = append(out, v)
 	}

@@ -35,19 +35,7 @@ func TestIncidents(t *testing.T) {
 
 // run is the suite's one runner: made in BeforeSuite, closed in
 // ReportAfterSuite (Ginkgo's own lifecycle is the only global state).
-var run *suite.Run
-
-var _ = BeforeSuite(func(ctx SpecContext) {
-	var err error
-	run, err = suite.Start(ctx, suite.Logf(GinkgoWriter), false)
-	Expect(err).NotTo(HaveOccurred())
-})
-
-var _ = ReportAfterSuite("results", func(r Report) {
-	if run != nil {
-		Expect(run.Finish(r)).To(Succeed())
-	}
-})
+var run = suite.Lifecycle(false)
 
 var _ = func() bool {
 	cells, err := matrix()
@@ -90,7 +78,7 @@ func variantSpecs(s scenario.Scenario, vs []scenario.Variant) {
 	for _, v := range vs {
 		It(variantTitle(v), Label(append([]string{string(s.RuntimeOf(v))}, v.Labels...)...), func(ctx SpecContext) {
 			By("running " + s.ID + "/" + report.VariantDirName(v.Name, v.Cell) + ": " + v.Why)
-			res, err := run.Runner.Run(ctx, s, v)
+			res, err := run().Runner.Run(ctx, s, v)
 			Expect(err).NotTo(HaveOccurred(), "%s could not run to a verdict", res.Name())
 			Expect(res.Verdict).To(Equal(string(v.Expect)), "%s on %s %s: %s",
 				res.Name(), res.Runtime, res.Version, suite.Explain(res))

@@ -13,6 +13,7 @@
 package regression_test
 
 import (
+	"fmt"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -29,24 +30,18 @@ func TestRegression(t *testing.T) {
 }
 
 // run is the suite's one runner, in regression mode.
-var run *suite.Run
+var run = suite.Lifecycle(true, notJudged()...)
 
-var _ = BeforeSuite(func(ctx SpecContext) {
-	var err error
-	run, err = suite.Start(ctx, suite.Logf(GinkgoWriter), true)
-	Expect(err).NotTo(HaveOccurred())
+// notJudged names the incidents regression mode leaves out, and why.
+func notJudged() []string {
+	var notes []string
 	for _, s := range scenarios.All() {
 		if s.Regression == "" {
-			GinkgoWriter.Printf("%s: not judged here (no runtime configuration or version fixes it; see `make reproduce INCIDENT=%s`)\n", s.ID, s.ID)
+			notes = append(notes, fmt.Sprintf("%s: not judged here (no runtime configuration or version fixes it; see `make reproduce INCIDENT=%s`)", s.ID, s.ID))
 		}
 	}
-})
-
-var _ = ReportAfterSuite("results", func(r Report) {
-	if run != nil {
-		Expect(run.Finish(r)).To(Succeed())
-	}
-})
+	return notes
+}
 
 var _ = func() bool {
 	for _, s := range scenarios.All() {
@@ -57,10 +52,10 @@ var _ = func() bool {
 		kind := s.RuntimeOf(v)
 		It(s.ID+" holds its budgets on your "+string(kind), Label(s.ID, string(kind)), func(ctx SpecContext) {
 			By("running " + s.ID + " (" + v.Name + "'s workload and budgets) on your " + string(kind) + " configuration")
-			res, err := run.Runner.Run(ctx, s, v)
+			res, err := run().Runner.Run(ctx, s, v)
 			Expect(err).NotTo(HaveOccurred(), "%s could not run to a verdict on your %s", s.ID, kind)
 			if res.Verdict != string(curve.Hold) {
-				Fail(suite.RegressionFailure(res, run.Results.Dir()))
+				Fail(suite.RegressionFailure(res, run().Results.Dir()))
 			}
 		}, SpecTimeout(suite.SpecTimeout(v)))
 	}

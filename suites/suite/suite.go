@@ -13,8 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
 
 	"github.com/relapse-dev/relapse/harness/diag"
 	"github.com/relapse-dev/relapse/harness/report"
@@ -85,6 +87,28 @@ func Start(ctx context.Context, logf func(string, ...any), regression bool) (*Ru
 			Regression:  regression,
 		},
 	}, nil
+}
+
+// Lifecycle declares a suite's BeforeSuite, which starts its Run (in
+// regression mode or not) and logs notes, and its ReportAfterSuite, which
+// finishes it; specs reach the Run through the returned function. Call it
+// once per suite, at the top level.
+func Lifecycle(regression bool, notes ...string) func() *Run {
+	var run *Run
+	ginkgo.BeforeSuite(func(ctx ginkgo.SpecContext) {
+		var err error
+		run, err = Start(ctx, Logf(ginkgo.GinkgoWriter), regression)
+		gomega.Expect(err).NotTo(gomega.HaveOccurred())
+		for _, n := range notes {
+			ginkgo.GinkgoWriter.Println(n)
+		}
+	})
+	ginkgo.ReportAfterSuite("results", func(r ginkgo.Report) {
+		if run != nil {
+			gomega.Expect(run.Finish(r)).To(gomega.Succeed())
+		}
+	})
+	return func() *Run { return run }
 }
 
 // Finish writes the JUnit report into the run directory, closes the results

@@ -1,0 +1,280 @@
+// Package nightly_test runs what a nightly runtime-upgrade check runs, the
+// way a user runs it: `make matrix`, `relapse ab` and `make regression`, in
+// child processes, against real runtimes. It asserts what the commands
+// promise: one report for every runtime build, an A/B that shows a fix and
+// exits non-zero on a regression, and a regression run that fails on a bad
+// configuration with a message naming incident, budget, slope and
+// diagnostics.
+package nightly_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/report"
+	"github.com/relapse-dev/relapse/harness/workload"
+)
+
+// The containerd builds the issue asks the huge-log-line matrix to cover.
+const containerdMatrix = "containerd-1.6.20 containerd-1.7.18 containerd-2.0.14"
+
+// relapse is the CLI, built once: `go run` would turn its exit codes 1
+// (regressed) and 2 (bad input) into 1.
+var relapse string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "relapse-nightly-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		defer os.RemoveAll(dir)
+		relapse = filepath.Join(dir, "relapse")
+		root, err := workload.FindRepoRoot(".")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		build := exec.Command("go", "build", "-o", relapse, "./cmd/relapse")
+		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building relapse: %v\n", err)
+			return 2
+		}
+		return m.Run()
+	}())
+}
+
+// TestHugeLogLineMatrixOneReport: one command runs the incident on three
+// containerd versions into one report, every variant ok, and an A/B of two
+// of its cells renders and passes (nothing regressed between them).
+func TestHugeLogLineMatrixOneReport(t *testing.T) {
+	results := t.TempDir()
+	out, code := run(t, 20*time.Minute, "make", "matrix", "INCIDENT=containerd-huge-log-line",
+		"RUNTIMES="+containerdMatrix, "RESULTS="+results)
+	if code != 0 {
+		t.Fatalf("make matrix exited %d:\n%s", code, tail(out))
+	}
+	dir, r := latest(t, results)
+	cells := map[string][]string{}
+	for _, res := range r.Results {
+		if !res.OK {
+			t.Errorf("%s: %s, expected %s (%s)", res.Name(), res.Verdict, res.Expect, res.Error)
+		}
+		if !strings.HasSuffix(res.Cell, "-"+res.Version) {
+			t.Errorf("%s ran on %s %s, not on its cell's build", res.Name(), res.Runtime, res.Version)
+		}
+		cells[res.Cell] = append(cells[res.Cell], res.Variant)
+	}
+	for _, c := range strings.Fields(containerdMatrix) {
+		if got := strings.Join(cells[c], ","); got != "default,unlimited" {
+			t.Errorf("cell %s has variants %q, want default,unlimited", c, got)
+		}
+	}
+	if len(r.Results) != 6 {
+		t.Errorf("%d results in the matrix report, want 6", len(r.Results))
+	}
+
+	abDir := filepath.Join(t.TempDir(), "ab")
+	out, code = run(t, time.Minute, relapse, "ab", dir, dir,
+		"-base-version", "1.6.20", "-candidate-version", "2.0.14", "-out", abDir)
+	if code != 0 {
+		t.Fatalf("relapse ab of two cells exited %d:\n%s", code, out)
+	}
+	for _, want := range []string{"breaches on both (1.6.20, 2.0.14)", "holds on both (1.6.20, 2.0.14)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("A/B table lacks %q:\n%s", want, out)
+		}
+	}
+	mustExist(t, filepath.Join(abDir, report.CompareHTMLFile))
+}
+
+// TestRegressionModeJudgesTheUsersConfig: 16384 passes, -1 fails with the
+// message the issue describes, and an A/B with -1 as the candidate exits
+// non-zero while the reverse (the fix) exits zero.
+func TestRegressionModeJudgesTheUsersConfig(t *testing.T) {
+	results := t.TempDir()
+	regression(t, results, "good", "containerd-16384.toml", 0)
+	out := regression(t, results, "bad", "containerd-unlimited.toml", 2)
+	for _, want := range []string{
+		"containerd-huge-log-line came back on your containerd",
+		"examples/configs/containerd-unlimited.toml",
+		"breach containerd_rss_bytes slope ≤ 1 MiB/s",
+		"measured ",
+		"MiB/s (95% CI",
+		"diagnostics: " + filepath.Join(results, "bad", "containerd-huge-log-line", "default", "diagnostics"),
+		"containerd-goroutines.txt",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the failing regression run does not say %q:\n%s", want, tail(out))
+		}
+	}
+
+	ab := func(base, cand string, want int) string {
+		t.Helper()
+		out, code := run(t, time.Minute, relapse, "ab",
+			filepath.Join(results, base), filepath.Join(results, cand), "-out", filepath.Join(t.TempDir(), "ab"))
+		if code != want {
+			t.Errorf("relapse ab %s %s exited %d, want %d:\n%s", base, cand, code, want, out)
+		}
+		return out
+	}
+	if out := ab("good", "bad", 1); !strings.Contains(out, "held on base, breaches on candidate") || !strings.Contains(out, "1 regressed") {
+		t.Errorf("A/B with -1 as the candidate does not show the regression:\n%s", out)
+	}
+	ab("bad", "good", 0)
+}
+
+// TestKillLoopFixInAB: the kill loop's per-call leak on dockerd 20.10.5 and
+// its fix on 20.10.24, side by side in one matrix report and one A/B, both
+// curves on one chart; going back to 20.10.5 is a regression.
+func TestKillLoopFixInAB(t *testing.T) {
+	results := t.TempDir()
+	out, code := run(t, 20*time.Minute, "make", "matrix", "INCIDENT=dockerd-kill-dstate", "VARIANT=dstate",
+		"RUNTIMES=dockerd-20.10.5 dockerd-20.10.24", "RESULTS="+results)
+	if code != 0 {
+		t.Fatalf("make matrix exited %d:\n%s", code, tail(out))
+	}
+	dir, r := latest(t, results)
+	verdicts := map[string]string{}
+	for _, res := range r.Results {
+		verdicts[res.Version] = res.Verdict
+	}
+	if verdicts["20.10.5"] != string(curve.Breach) || verdicts["20.10.24"] != string(curve.Hold) {
+		t.Fatalf("dstate verdicts by version %v, want a breach on 20.10.5 and a hold on 20.10.24", verdicts)
+	}
+
+	abDir := filepath.Join(t.TempDir(), "ab")
+	out, code = run(t, time.Minute, relapse, "ab", dir, dir,
+		"-base-version", "20.10.5", "-candidate-version", "20.10.24", "-out", abDir)
+	if code != 0 {
+		t.Fatalf("relapse ab 20.10.5 -> 20.10.24 exited %d (the fix is no regression):\n%s", code, out)
+	}
+	for _, want := range []string{"breached on 20.10.5, holds on 20.10.24", "dockerd_goroutines", "dockerd_fds"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("A/B table lacks %q:\n%s", want, out)
+		}
+	}
+	charts, _ := filepath.Glob(filepath.Join(abDir, "charts", "*goroutines*.svg"))
+	if len(charts) == 0 {
+		t.Fatalf("no overlaid goroutine chart in %s", abDir)
+	}
+	svg, err := os.ReadFile(charts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"20.10.5", "20.10.24"} {
+		if !bytes.Contains(svg, []byte(v)) {
+			t.Errorf("chart %s has no curve labelled %s", charts[0], v)
+		}
+	}
+
+	_, code = run(t, time.Minute, relapse, "ab", dir, dir,
+		"-base-version", "20.10.24", "-candidate-version", "20.10.5", "-out", filepath.Join(t.TempDir(), "ab"))
+	if code != 1 {
+		t.Errorf("relapse ab 20.10.24 -> 20.10.5 exited %d, want 1: going back before the fix regresses", code)
+	}
+}
+
+// regression runs `make regression` on one of examples/configs into
+// results/<id> and checks its exit code (0, or any failure for want != 0).
+func regression(t *testing.T, results, id, config string, want int) string {
+	t.Helper()
+	out, code := run(t, 10*time.Minute, "make", "regression", "INCIDENT=containerd-huge-log-line",
+		"CONTAINERD_CONFIG="+filepath.Join(repo(t), "examples", "configs", config), "RESULTS="+results, "RELAPSE_RUN_ID="+id)
+	if (want == 0) != (code == 0) {
+		t.Fatalf("make regression with %s exited %d, want %s:\n%s", config, code, map[bool]string{true: "0", false: "a failure"}[want == 0], tail(out))
+	}
+	return out
+}
+
+// run runs a command in the repository with a clean make environment (a
+// parent `make test`'s flags and variables must not leak into the child)
+// and returns its combined output and exit code.
+func run(t *testing.T, timeout time.Duration, name string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = repo(t)
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "RELAPSE_RESULTS", "RELAPSE_RUN_ID", "RELAPSE_MATRIX", "INCIDENT", "RUNTIMES", "VARIANT":
+		default:
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	t.Logf("running %s %s", name, strings.Join(args, " "))
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(timeout):
+		_ = cmd.Process.Signal(os.Interrupt)
+		err = <-done
+		t.Fatalf("%s %s still running after %s:\n%s", name, strings.Join(args, " "), timeout, tail(buf.String()))
+	}
+	t.Logf("%s %s: %s", name, args[0], time.Since(start).Round(time.Second))
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return buf.String(), 0
+	case errors.As(err, &exit):
+		return buf.String(), exit.ExitCode()
+	}
+	t.Fatalf("%s: %v", name, err)
+	return "", -1
+}
+
+// latest loads the run results/latest points at.
+func latest(t *testing.T, results string) (string, report.Run) {
+	t.Helper()
+	dir, err := filepath.EvalSymlinks(filepath.Join(results, report.LatestLink))
+	if err != nil {
+		t.Fatalf("no results/latest: %v", err)
+	}
+	r, err := report.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, r
+}
+
+func repo(t *testing.T) string {
+	t.Helper()
+	root, err := workload.FindRepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func mustExist(t *testing.T, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Error(err)
+	}
+}
+
+// tail keeps the end of a long output, where make and Ginkgo summarise.
+func tail(s string) string {
+	const n = 6000
+	if len(s) > n {
+		return "...\n" + s[len(s)-n:]
+	}
+	return s
+}
