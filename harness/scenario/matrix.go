@@ -27,7 +27,7 @@ type Cell struct {
 // result directories (<variant>@<cell>) and the runtimes cache.
 func (c Cell) String() string { return string(c.Runtime) + "-" + c.Version }
 
-var cellVersion = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*([-+~][0-9A-Za-z.]+)?$`)
+var cellVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+([-+~][0-9A-Za-z.]+)?$`)
 
 // ParseCells reads a RUNTIMES list: cells separated by spaces or commas,
 // each "<containerd|dockerd>-<version>". Duplicates and anything else are
@@ -42,7 +42,7 @@ func ParseCells(list string) ([]Cell, error) {
 		case !ok || (c.Runtime != runtime.Containerd && c.Runtime != runtime.Dockerd):
 			return nil, fmt.Errorf("runtime %q: want <containerd|dockerd>-<version>, e.g. containerd-1.7.18 or dockerd-20.10.5", f)
 		case !cellVersion.MatchString(version):
-			return nil, fmt.Errorf("runtime %q: version %q is not a release number like 1.7.18 or 20.10.5", f, version)
+			return nil, fmt.Errorf("runtime %q: version %q is not a release number (x.y.z) like 1.7.18 or 20.10.5", f, version)
 		case seen[c]:
 			return nil, fmt.Errorf("runtime %q is listed twice", f)
 		}
