@@ -79,7 +79,9 @@ func variantSpecs(s scenario.Scenario, vs []scenario.Variant) {
 		It(variantTitle(v), Label(append([]string{string(s.RuntimeOf(v))}, v.Labels...)...), func(ctx SpecContext) {
 			By("running " + s.ID + "/" + report.VariantDirName(v.Name, v.Cell) + ": " + v.Why)
 			res, err := run().Runner.Run(ctx, s, v)
-			Expect(err).NotTo(HaveOccurred(), "%s could not run to a verdict", res.Name())
+			if err != nil {
+				Fail(fmt.Sprintf("%s could not run to a verdict: %v", res.Name(), err))
+			}
 			Expect(res.Verdict).To(Equal(string(v.Expect)), "%s on %s %s: %s",
 				res.Name(), res.Runtime, res.Version, suite.Explain(res))
 		}, SpecTimeout(suite.SpecTimeout(v)))

@@ -53,7 +53,9 @@ var _ = func() bool {
 		It(s.ID+" holds its budgets on your "+string(kind), Label(s.ID, string(kind)), func(ctx SpecContext) {
 			By("running " + s.ID + " (" + v.Name + "'s workload and budgets) on your " + string(kind) + " configuration")
 			res, err := run().Runner.Run(ctx, s, v)
-			Expect(err).NotTo(HaveOccurred(), "%s could not run to a verdict on your %s", s.ID, kind)
+			if err != nil {
+				Fail(fmt.Sprintf("%s could not run to a verdict on your %s: %v", s.ID, kind, err))
+			}
 			if res.Verdict != string(curve.Hold) {
 				Fail(suite.RegressionFailure(res, run().Results.Dir()))
 			}
