@@ -21,8 +21,10 @@ LABELS      := $(if $(INCIDENT),--label-filter='$(INCIDENT)',)
 # The matrix's runtime builds (cells): built or fetched into the cache by
 # scripts/runtimes.sh. The default is every version relapse knows.
 RUNTIMES    ?= containerd-1.6.20 containerd-1.7.18 containerd-2.0.14 dockerd-20.10.5 dockerd-20.10.24
-# VARIANT picks one variant by name in a matrix (a Ginkgo focus on its title).
-FOCUS       := $(if $(VARIANT),--focus='\b$(VARIANT) (holds|reproduces)',)
+# VARIANT picks one variant by name (a Ginkgo focus on its spec title).
+VARIANT     ?=
+FOCUS       := $(if $(VARIANT),--focus='(^| )$(VARIANT) (holds|reproduces)',)
+CHECK       := $(GO) run ./cmd/relapse check $(if $(VARIANT),-variant '$(VARIANT)',)
 # Regression mode judges the user's configuration files.
 CONTAINERD_CONFIG ?=
 DOCKERD_CONFIG    ?=
@@ -35,7 +37,7 @@ export RELAPSE_RESULTS := $(RESULTS)
 export RELAPSE_BUILD_JOBS ?= 2
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all deps runtimes images reproduce matrix regression test unit e2e e2e-matrix e2e-regression list vet bench clean-results
+.PHONY: all deps runtimes matrix-runtimes reproduce matrix regression test unit e2e list vet bench clean-results
 
 all: test
 
@@ -47,14 +49,13 @@ deps:
 runtimes: deps
 	@bash scripts/runtimes.sh dockerd-20.10.5
 
-## matrix-runtimes: build or fetch every runtime in RUNTIMES into the cache
+## matrix-runtimes: build or fetch the runtimes in RUNTIMES that INCIDENT (or VARIANT) runs on
 matrix-runtimes: deps
-	@$(GO) run ./cmd/relapse check -runtimes '$(RUNTIMES)' $(INCIDENT) >/dev/null
-	@bash scripts/runtimes.sh $(RUNTIMES)
+	@cells=$$($(CHECK) -cells -runtimes '$(RUNTIMES)' $(INCIDENT)) && bash scripts/runtimes.sh $$cells
 
 ## matrix: every variant (or INCIDENT's, or VARIANT) on every build in RUNTIMES, into ONE report
 matrix: matrix-runtimes
-	@$(GO) run ./cmd/relapse check -runtimes '$(RUNTIMES)' $(INCIDENT)
+	@$(CHECK) -runtimes '$(RUNTIMES)' $(INCIDENT)
 	@set -o pipefail; rc=0; start=$$(date +%s); \
 	  RELAPSE_MATRIX='$(RUNTIMES)' $(GINKGO) $(GINKGO_FLAGS) $(LABELS) $(FOCUS) ./suites/incidents || rc=$$?; \
 	  $(GO) run ./cmd/relapse table $(RESULTS)/latest || rc=1; \
@@ -65,7 +66,8 @@ matrix: matrix-runtimes
 regression: deps
 	@test -n "$(REGRESSION_LABELS)" || { echo "make regression: give CONTAINERD_CONFIG=<config.toml> and/or DOCKERD_CONFIG=<daemon.json> (the configuration to judge)" >&2; exit 2; }
 	@set -o pipefail; rc=0; \
-	  RELAPSE_CONTAINERD_CONFIG='$(if $(CONTAINERD_CONFIG),$(abspath $(CONTAINERD_CONFIG)),)' RELAPSE_DOCKERD_CONFIG='$(if $(DOCKERD_CONFIG),$(abspath $(DOCKERD_CONFIG)),)' \
+	  export RELAPSE_CONTAINERD_CONFIG='$(if $(CONTAINERD_CONFIG),$(abspath $(CONTAINERD_CONFIG)),)' RELAPSE_DOCKERD_CONFIG='$(if $(DOCKERD_CONFIG),$(abspath $(DOCKERD_CONFIG)),)'; \
+	  $(CHECK) -regression $(INCIDENT) || exit 2; \
 	  $(GINKGO) $(GINKGO_FLAGS) --label-filter='($(REGRESSION_LABELS))$(if $(INCIDENT), && $(INCIDENT),)' ./suites/regression || rc=$$?; \
 	  $(GO) run ./cmd/relapse table $(RESULTS)/latest || rc=1; \
 	  exit $$rc
@@ -76,9 +78,9 @@ list:
 
 ## reproduce: run every incident (or INCIDENT=<id>), write results/, print the verdict table
 reproduce: deps runtimes
-	@$(GO) run ./cmd/relapse check $(INCIDENT)
+	@$(CHECK) $(INCIDENT)
 	@set -o pipefail; rc=0; \
-	  $(GINKGO) $(GINKGO_FLAGS) $(LABELS) ./suites/incidents || rc=$$?; \
+	  $(GINKGO) $(GINKGO_FLAGS) $(LABELS) $(FOCUS) ./suites/incidents || rc=$$?; \
 	  $(GO) run ./cmd/relapse table $(RESULTS)/latest || rc=1; \
 	  exit $$rc
 

@@ -51,13 +51,25 @@ version=$1
 cache=${RELAPSE_CACHE:-${HOME:?HOME is not set; set RELAPSE_CACHE}/.cache/relapse}
 dest=$cache/runtimes/dockerd-$version
 
+# system_version: the version /usr/sbin/dockerd reports, or nothing.
+system_version() {
+  local out
+  out=$(/usr/sbin/dockerd --version 2>/dev/null) || return 0
+  [[ $out =~ [Vv]ersion\ ([0-9]+\.[0-9]+\.[0-9]+) ]] && echo "${BASH_REMATCH[1]}"
+}
+
+# A link to the system's dockerd is only good while the package is VERSION.
+if [ -L "$dest/dockerd" ] && [ "$(readlink "$dest/dockerd")" = /usr/sbin/dockerd ] && [ "$(system_version)" != "$version" ]; then
+  echo "$prog: the system's dockerd is no longer $version (package upgraded?); dropping the link in $dest"
+  rm -rf "$dest"
+fi
 if [ -x "$dest/dockerd" ]; then
   echo "$prog: dockerd $version already cached at $dest/dockerd (nothing to do)"
   exit 0
 fi
 
 # The machine's packaged dockerd, when it is exactly VERSION.
-if out=$(/usr/sbin/dockerd --version 2>/dev/null) && [[ $out =~ [Vv]ersion\ ([0-9]+\.[0-9]+\.[0-9]+) ]] && [ "${BASH_REMATCH[1]}" = "$version" ]; then
+if [ "$(system_version)" = "$version" ]; then
   mkdir -p "$dest"
   ln -sfn /usr/sbin/dockerd "$dest/dockerd"
   pkg=$(dpkg-query -S /usr/sbin/dockerd 2>/dev/null | cut -d: -f1 || true)

@@ -127,8 +127,50 @@ func TestListAndCheck(t *testing.T) {
 		t.Errorf("check of a bad runtime: stderr %q", errs)
 	}
 	_, errs = wantCode(t, []string{"check", "-runtimes", "dockerd-20.10.5", "containerd-huge-log-line"}, exitUsage)
-	if !strings.Contains(errs, "no variant of the selected incidents runs on dockerd-20.10.5") {
+	if !strings.Contains(errs, "nothing of containerd-huge-log-line runs on dockerd-20.10.5: it runs on containerd; add a cell such as containerd-<version>") {
 		t.Errorf("check of an empty matrix: stderr %q", errs)
+	}
+	// -cells: only what the Makefile must build, on stdout alone.
+	out, _ = wantCode(t, []string{"check", "-cells", "-runtimes", "containerd-1.7.18,dockerd-20.10.5 containerd-2.0.14", "dockerd-kill-dstate"}, exitOK)
+	if out != "dockerd-20.10.5\n" {
+		t.Errorf("check -cells = %q, want only the dockerd cell", out)
+	}
+	out, _ = wantCode(t, []string{"check", "-cells", "-variant", "control", "-runtimes", "dockerd-20.10.5 dockerd-20.10.24"}, exitOK)
+	if out != "dockerd-20.10.5 dockerd-20.10.24\n" {
+		t.Errorf("check -cells -variant control = %q", out)
+	}
+	_, errs = wantCode(t, []string{"check", "-variant", "sidecar", "dockerd-kill-dstate"}, exitUsage)
+	if !strings.Contains(errs, `no incident selected (dockerd-kill-dstate) has a variant "sidecar"`) {
+		t.Errorf("check of an unknown variant: stderr %q", errs)
+	}
+}
+
+func TestCheckRegression(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte("version = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RELAPSE_CONTAINERD_CONFIG", cfg)
+	t.Setenv("RELAPSE_DOCKERD_CONFIG", "")
+	out, _ := wantCode(t, []string{"check", "-regression"}, exitOK)
+	for _, want := range []string{
+		"containerd-huge-log-line: judged on your containerd with " + cfg,
+		"dockerd-kill-dstate: not judged: it runs on dockerd and no dockerd config was given (RELAPSE_DOCKERD_CONFIG)",
+		"php-tmpfile-dentry: not judged in regression mode",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check -regression: %q lacks %q", out, want)
+		}
+	}
+	_, errs := wantCode(t, []string{"check", "-regression", "dockerd-kill-dstate"}, exitUsage)
+	if !strings.Contains(errs, "regression mode judges nothing of dockerd-kill-dstate") {
+		t.Errorf("check -regression of an unjudged incident: stderr %q", errs)
+	}
+	t.Setenv("RELAPSE_CONTAINERD_CONFIG", filepath.Join(dir, "missing.toml"))
+	_, errs = wantCode(t, []string{"check", "-regression"}, exitUsage)
+	if !strings.Contains(errs, "missing.toml") {
+		t.Errorf("check -regression with a missing config: stderr %q", errs)
 	}
 }
 

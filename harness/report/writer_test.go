@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -426,9 +427,10 @@ func TestMatrixCellsKeepOneResultEach(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
-	for _, v := range []string{"2.0.14", "1.7.18", "1.6.20", "1.7.18"} {
+	for i, v := range []string{"2.0.14", "1.7.18", "1.6.20", "1.7.18"} {
 		r := s.result
 		r.Cell, r.Version = "containerd-"+v, v
+		r.Title = fmt.Sprintf("attempt %d", i)
 		if err := w.Add(r, s.series); err != nil {
 			t.Fatal(err)
 		}
@@ -444,6 +446,9 @@ func TestMatrixCellsKeepOneResultEach(t *testing.T) {
 	r, ok := w.Find("containerd-huge-log-line/unlimited@containerd-1.7.18")
 	if !ok || r.Version != "1.7.18" || r.Units == nil {
 		t.Fatalf("Find of a cell: %+v, %v", r, ok)
+	}
+	if r.Title != "attempt 3" {
+		t.Errorf("the retried cell kept %q, want the retry (attempt 3) to replace it", r.Title)
 	}
 	for _, f := range append(r.SeriesFiles, r.Charts...) {
 		if !strings.HasPrefix(f, "containerd-huge-log-line/unlimited@containerd-1.7.18/") {

@@ -76,7 +76,7 @@ func NewContainerd(opts ContainerdOptions) (*ContainerdSandbox, error) {
 		return nil, err
 	}
 	if opts.Version != "" && strings.TrimPrefix(opts.Version, "v") != version {
-		return nil, fmt.Errorf("cached containerd %s reports version %s: the cache entry is mislabelled; rebuild it with `make runtimes`", opts.Version, version)
+		return nil, fmt.Errorf("cached containerd %s reports version %s: the cache entry is mislabelled; remove it and run `bash scripts/runtimes.sh containerd-%s`", opts.Version, version, opts.Version)
 	}
 	userConfig := userConfigPath(opts.ConfigFile, EnvContainerdConfig)
 	var userData []byte

@@ -421,6 +421,12 @@ func privatizeContainerdConfig(data []byte, name string, l containerdLayout, met
 		}
 		set(l.runcRoot(n), append(t.runtime, "containerd", "runtimes", n, "options", "Root")...)
 	}
+	if v, ok := lookup(cfg, t.sandbox...); !ok || v == "" {
+		// containerd's built-in default (registry.k8s.io/pause:3.x) would be
+		// pulled, and nothing can be pulled here; relapse loads its own.
+		set(DefaultPauseImage, t.sandbox...)
+		notes = append(notes, fmt.Sprintf("%s: unset -> %s (relapse's pause image; containerd's default would be pulled from a registry)", strings.Join(t.sandbox, "."), DefaultPauseImage))
+	}
 	if v, ok := lookup(cfg, append(t.runtime, "restrict_oom_score_adj")...); !ok || v != true {
 		notes = append(notes, "restrict_oom_score_adj is not true: without CAP_SYS_RESOURCE containers fail to start")
 	}

@@ -195,6 +195,14 @@ func TestPrivatizeUserContainerdConfig(t *testing.T) {
 	if eff.MaxContainerLogLineSize != -1 {
 		t.Errorf("effective max_container_log_line_size = %d, want -1", eff.MaxContainerLogLineSize)
 	}
+	// No sandbox_image: containerd's default would be pulled; relapse's
+	// pause stands in, and the notes say so.
+	if got, _ := lookupDotted(cfg, "plugins.io.containerd.grpc.v1.cri.sandbox_image"); got != DefaultPauseImage || eff.SandboxImage != DefaultPauseImage {
+		t.Errorf("sandbox_image = %v (effective %q), want %s", got, eff.SandboxImage, DefaultPauseImage)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), "sandbox_image: unset -> "+DefaultPauseImage) {
+		t.Errorf("notes do not say the sandbox image was set: %q", notes)
+	}
 	// Only the CNI conf dir (read-only) may stay outside the root.
 	for _, p := range pathsOutside(cfg, "", testRoot) {
 		if !strings.Contains(p, "cni.conf_dir") {

@@ -57,7 +57,7 @@ func CacheDir() (string, error) {
 // Resolve returns the binary of a cached runtime build, so a scenario can
 // name a version (e.g. containerd "1.7.18") instead of a path. Builds live in
 // $RELAPSE_CACHE/runtimes/<kind>-<version>/<kind> (a binary or a symlink to
-// one); `make runtimes` puts them there.
+// one); scripts/runtimes.sh puts them there.
 func Resolve(kind Kind, version string) (string, error) {
 	if kind != Containerd && kind != Dockerd {
 		return "", fmt.Errorf("resolve runtime: unknown kind %q (want %q or %q)", kind, Containerd, Dockerd)
@@ -72,9 +72,9 @@ func Resolve(kind Kind, version string) (string, error) {
 	p := filepath.Join(cache, "runtimes", fmt.Sprintf("%s-%s", kind, version), string(kind))
 	if err := checkExecutable(p); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("%s %s is not in the relapse cache (looked for %s): run `make runtimes` to build or fetch it", kind, version, p)
+			return "", fmt.Errorf("%s %s is not in the relapse cache (looked for %s): run `bash scripts/runtimes.sh %s-%s` to build or fetch it (`make matrix` does)", kind, version, p, kind, version)
 		}
-		return "", fmt.Errorf("%s %s in the relapse cache is unusable: %w; rebuild it with `make runtimes`", kind, version, err)
+		return "", fmt.Errorf("%s %s in the relapse cache is unusable: %w; remove %s and run `bash scripts/runtimes.sh %s-%s`", kind, version, err, filepath.Dir(p), kind, version)
 	}
 	return p, nil
 }

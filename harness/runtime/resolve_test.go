@@ -31,8 +31,8 @@ func TestResolve(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv(EnvCache, cache)
 	_, err := Resolve(Containerd, "1.7.18")
-	if err == nil || !strings.Contains(err.Error(), "make runtimes") || !strings.Contains(err.Error(), "containerd-1.7.18") {
-		t.Errorf("missing build: err = %v, want it to name the path and `make runtimes`", err)
+	if err == nil || !strings.Contains(err.Error(), "scripts/runtimes.sh containerd-1.7.18") || !strings.Contains(err.Error(), "containerd-1.7.18") {
+		t.Errorf("missing build: err = %v, want it to name the path and scripts/runtimes.sh", err)
 	}
 	dir := filepath.Join(cache, "runtimes", "containerd-1.7.18")
 	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {

@@ -19,7 +19,7 @@ const EnvMatrix = "RELAPSE_MATRIX"
 type Cell struct {
 	Runtime runtime.Kind
 	// Version names a cached build ($RELAPSE_CACHE/runtimes/<kind>-<version>,
-	// see `make runtimes`).
+	// put there by scripts/runtimes.sh, which `make matrix` runs).
 	Version string
 }
 
@@ -27,7 +27,9 @@ type Cell struct {
 // result directories (<variant>@<cell>) and the runtimes cache.
 func (c Cell) String() string { return string(c.Runtime) + "-" + c.Version }
 
-var cellVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+([-+~][0-9A-Za-z.]+)?$`)
+// cellVersion is a release number as the build scripts take it and as
+// runtime.Sandbox.Version reports it (no distribution suffix).
+var cellVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 
 // ParseCells reads a RUNTIMES list: cells separated by spaces or commas,
 // each "<containerd|dockerd>-<version>". Duplicates and anything else are

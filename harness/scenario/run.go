@@ -72,10 +72,14 @@ func (r *Runner) Run(ctx context.Context, s Scenario, v Variant) (res report.Res
 			res.Error = err.Error()
 			res.OK = false
 		}
-		if addErr := r.Results.Add(res, series); addErr != nil && err == nil {
+		addErr := r.Results.Add(res, series)
+		switch {
+		case addErr != nil && err == nil:
 			err = fmt.Errorf("writing results of %s: %w", res.Name(), addErr)
-		} else if stored, ok := r.Results.Find(res.Name()); ok {
-			res = stored // completed by the writer: units, files
+		case addErr == nil:
+			if stored, ok := r.Results.Find(res.Name()); ok {
+				res = stored // completed by the writer: units, files
+			}
 		}
 	}()
 

@@ -99,7 +99,7 @@ type SandboxSpec struct {
 	// (e.g. the same workload as a CRI pod on containerd); empty means the
 	// scenario's runtime.
 	Runtime runtime.Kind
-	// Version selects a cached runtime build (see `make runtimes`); empty
+	// Version selects a cached runtime build (see scripts/runtimes.sh); empty
 	// means the binary from RELAPSE_CONTAINERD / RELAPSE_DOCKERD or PATH.
 	Version string
 	// Containerd holds the knobs rendered into containerd's config.toml.

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func TestMain(m *testing.M) {
 // of its cells renders and passes (nothing regressed between them).
 func TestHugeLogLineMatrixOneReport(t *testing.T) {
 	results := t.TempDir()
-	out, code := run(t, 20*time.Minute, "make", "matrix", "INCIDENT=containerd-huge-log-line",
+	out, code := run(t, 15*time.Minute, "make", "matrix", "INCIDENT=containerd-huge-log-line",
 		"RUNTIMES="+containerdMatrix, "RESULTS="+results)
 	if code != 0 {
 		t.Fatalf("make matrix exited %d:\n%s", code, tail(out))
@@ -139,7 +140,7 @@ func TestRegressionModeJudgesTheUsersConfig(t *testing.T) {
 // curves on one chart; going back to 20.10.5 is a regression.
 func TestKillLoopFixInAB(t *testing.T) {
 	results := t.TempDir()
-	out, code := run(t, 20*time.Minute, "make", "matrix", "INCIDENT=dockerd-kill-dstate", "VARIANT=dstate",
+	out, code := run(t, 12*time.Minute, "make", "matrix", "INCIDENT=dockerd-kill-dstate", "VARIANT=dstate",
 		"RUNTIMES=dockerd-20.10.5 dockerd-20.10.24", "RESULTS="+results)
 	if code != 0 {
 		t.Fatalf("make matrix exited %d:\n%s", code, tail(out))
@@ -189,7 +190,7 @@ func TestKillLoopFixInAB(t *testing.T) {
 // results/<id> and checks its exit code (0, or any failure for want != 0).
 func regression(t *testing.T, results, id, config string, want int) string {
 	t.Helper()
-	out, code := run(t, 10*time.Minute, "make", "regression", "INCIDENT=containerd-huge-log-line",
+	out, code := run(t, 5*time.Minute, "make", "regression", "INCIDENT=containerd-huge-log-line",
 		"CONTAINERD_CONFIG="+filepath.Join(repo(t), "examples", "configs", config), "RESULTS="+results, "RELAPSE_RUN_ID="+id)
 	if (want == 0) != (code == 0) {
 		t.Fatalf("make regression with %s exited %d, want %s:\n%s", config, code, map[bool]string{true: "0", false: "a failure"}[want == 0], tail(out))
@@ -197,18 +198,29 @@ func regression(t *testing.T, results, id, config string, want int) string {
 	return out
 }
 
-// run runs a command in the repository with a clean make environment (a
-// parent `make test`'s flags and variables must not leak into the child)
-// and returns its combined output and exit code.
+// run runs a command in the repository, in its own process group, with a
+// clean make environment (a parent `make test`'s flags and variables must
+// not leak into the child), and returns its combined output and exit code.
+// Past timeout the whole group gets Ctrl-C, as a user would give it (the
+// harness then cleans up), and SIGKILL if it is still there a minute on.
 func run(t *testing.T, timeout time.Duration, name string, args ...string) (string, int) {
 	t.Helper()
+	if dl, ok := t.Deadline(); ok && time.Until(dl)-2*time.Minute < timeout {
+		timeout = time.Until(dl) - 2*time.Minute
+	}
 	cmd := exec.Command(name, args...)
 	cmd.Dir = repo(t)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	for _, kv := range os.Environ() {
-		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "RELAPSE_RESULTS", "RELAPSE_RUN_ID", "RELAPSE_MATRIX", "INCIDENT", "RUNTIMES", "VARIANT":
-		default:
+		k, _, _ := strings.Cut(kv, "=")
+		if !inherited[k] && !strings.HasPrefix(k, "RELAPSE_") {
 			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	// The harness' own settings that describe this machine, not this run.
+	for _, k := range []string{"RELAPSE_CACHE", "RELAPSE_BUILD_JOBS", "RELAPSE_CTR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
 	var buf bytes.Buffer
@@ -224,9 +236,14 @@ func run(t *testing.T, timeout time.Duration, name string, args ...string) (stri
 	select {
 	case err = <-done:
 	case <-time.After(timeout):
-		_ = cmd.Process.Signal(os.Interrupt)
-		err = <-done
-		t.Fatalf("%s %s still running after %s:\n%s", name, strings.Join(args, " "), timeout, tail(buf.String()))
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		t.Fatalf("%s %s still running after %s; interrupted:\n%s", name, strings.Join(args, " "), timeout, tail(buf.String()))
 	}
 	t.Logf("%s %s: %s", name, args[0], time.Since(start).Round(time.Second))
 	var exit *exec.ExitError
@@ -238,6 +255,16 @@ func run(t *testing.T, timeout time.Duration, name string, args ...string) (stri
 	}
 	t.Fatalf("%s: %v", name, err)
 	return "", -1
+}
+
+// inherited lists what a child must not inherit from a `make test` that
+// runs this package: make's own state and the Makefile's knobs, which the
+// child gets from its own command line or not at all. RELAPSE_* is dropped
+// too, except the machine-wide settings run copies back.
+var inherited = map[string]bool{
+	"MAKEFLAGS": true, "MFLAGS": true, "MAKELEVEL": true, "MAKEOVERRIDES": true,
+	"INCIDENT": true, "RUNTIMES": true, "VARIANT": true, "RESULTS": true, "LABELS": true, "FOCUS": true,
+	"GINKGO_FLAGS": true, "CONTAINERD_CONFIG": true, "DOCKERD_CONFIG": true,
 }
 
 // latest loads the run results/latest points at.

@@ -153,6 +153,9 @@ func newSandbox(kind runtime.Kind, spec scenario.SandboxSpec, regression bool, d
 		opts := runtime.DockerdOptions{Version: spec.Version, Config: spec.Dockerd, MemoryLimit: spec.MemoryLimit, Host: dockerHost, Logf: logf}
 		if regression {
 			opts.Config = runtime.DockerdConfig{}
+			if os.Getenv(runtime.EnvDockerdConfig) == "" {
+				return nil, fmt.Errorf("regression mode judges your dockerd config: set %s to its daemon.json (a file holding {} for dockerd's defaults)", runtime.EnvDockerdConfig)
+			}
 		} else {
 			opts.ConfigFile = runtime.TemplateConfig
 		}
@@ -241,15 +244,16 @@ func SpecTimeout(v scenario.Variant) time.Duration {
 }
 
 // Explain says in one paragraph why a result is what it is: every budget's
-// verdict and detail, the error if any, and where the diagnostics are.
+// verdict and what was measured, the error if any, and where the
+// diagnostics are.
 func Explain(res report.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "verdict %s, expected %s", res.Verdict, res.Expect)
 	if res.Error != "" {
 		fmt.Fprintf(&b, "; error: %s", res.Error)
 	}
-	for _, e := range res.Evaluations {
-		fmt.Fprintf(&b, "\n  %s %s: %s", e.Verdict, e.Budget, e.Detail)
+	for _, j := range res.Judgements() {
+		fmt.Fprintf(&b, "\n  %s", j)
 	}
 	if len(res.Diagnostics) > 0 {
 		fmt.Fprintf(&b, "\n  diagnostics: %s", strings.Join(res.Diagnostics, ", "))
