@@ -67,6 +67,11 @@ type Variant struct {
 	RunToEnd bool
 	// Labels are extra Ginkgo labels (e.g. "slow").
 	Labels []string
+	// Attempts is how many times a suite may run the variant to see its
+	// expected verdict; 0 or 1 means once. More is only for a fault whose
+	// outcome is racy inside the daemon itself, with the odds in Why: a
+	// retried run is reported as flaky, and a second miss fails.
+	Attempts int
 	// FixedIn is the first runtime version with the fix, for a hold
 	// variant whose incident is fixed in the runtime: a matrix expects it
 	// to breach on older versions (see Scenario.InCell).
@@ -167,6 +172,9 @@ func (s Scenario) Validate() error {
 		}
 		if v.Cell != "" {
 			return fmt.Errorf("scenario %s/%s: Cell is set by a matrix run, not declared", s.ID, v.Name)
+		}
+		if v.Attempts < 0 || v.Attempts > 3 {
+			return fmt.Errorf("scenario %s/%s: Attempts %d: want 0 to 3 (a variant that needs more is not a reproduction)", s.ID, v.Name, v.Attempts)
 		}
 		if v.FixedIn != "" && (v.Expect != curve.Hold || !cellVersion.MatchString(v.FixedIn)) {
 			return fmt.Errorf("scenario %s/%s: FixedIn %q: want a release number like 20.10.10 on a hold variant", s.ID, v.Name, v.FixedIn)

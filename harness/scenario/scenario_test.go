@@ -39,6 +39,7 @@ func TestValidateNamesWhatIsWrong(t *testing.T) {
 			s.Variants[0].Expect, s.Variants[0].FixedIn = curve.Breach, "1.2.3"
 		}),
 		`regression variant "nope"`: with(func(s *Scenario) { s.Regression = "nope" }),
+		"Attempts 5: want 0 to 3":   with(func(s *Scenario) { s.Variants[0].Attempts = 5 }),
 	} {
 		err := s.Validate()
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -84,7 +84,7 @@ func variantSpecs(s scenario.Scenario, vs []scenario.Variant) {
 			}
 			Expect(res.Verdict).To(Equal(string(v.Expect)), "%s on %s %s: %s",
 				res.Name(), res.Runtime, res.Version, suite.Explain(res))
-		}, SpecTimeout(suite.SpecTimeout(v)))
+		}, SpecTimeout(suite.SpecTimeout(v)), FlakeAttempts(max(v.Attempts, 1)))
 	}
 }
 
