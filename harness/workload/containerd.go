@@ -38,11 +38,10 @@ func LoadContainerd(ctx context.Context, address string, img Image) error {
 		return fmt.Errorf("load %s into containerd: is it running? %w", img.Ref, err)
 	}
 	conn.Close()
-	run := func(args ...string) (string, error) { return ctrRun(ctx, address, args...) }
-	if _, err := run("images", "import", "--no-unpack=false", "--snapshotter", "overlayfs", img.Tar); err != nil {
+	if _, err := ctrRun(ctx, address, "images", "import", "--no-unpack=false", "--snapshotter", "overlayfs", img.Tar); err != nil {
 		return fmt.Errorf("load %s into containerd %s: %w", img.Ref, address, err)
 	}
-	out, err := run("images", "ls")
+	out, err := ctrRun(ctx, address, "images", "ls")
 	if err != nil {
 		return fmt.Errorf("load %s into containerd %s: list: %w", img.Ref, address, err)
 	}

@@ -90,18 +90,15 @@ func Start(ctx context.Context, logf func(string, ...any), regression bool) (*Ru
 }
 
 // Lifecycle declares a suite's BeforeSuite, which starts its Run (in
-// regression mode or not) and logs notes, and its ReportAfterSuite, which
-// finishes it; specs reach the Run through the returned function. Call it
-// once per suite, at the top level.
-func Lifecycle(regression bool, notes ...string) func() *Run {
+// regression mode or not), and its ReportAfterSuite, which finishes it;
+// specs reach the Run through the returned function. Call it once per
+// suite, at the top level.
+func Lifecycle(regression bool) func() *Run {
 	var run *Run
 	ginkgo.BeforeSuite(func(ctx ginkgo.SpecContext) {
 		var err error
 		run, err = Start(ctx, Logf(ginkgo.GinkgoWriter), regression)
 		gomega.Expect(err).NotTo(gomega.HaveOccurred())
-		for _, n := range notes {
-			ginkgo.GinkgoWriter.Println(n)
-		}
 	})
 	ginkgo.ReportAfterSuite("results", func(r ginkgo.Report) {
 		if run != nil {
@@ -267,12 +264,10 @@ func Explain(res report.Result) string {
 // from the terminal).
 func RegressionFailure(res report.Result, runDir string) string {
 	var b strings.Builder
-	cfg := "relapse's defaults"
-	if p, ok := res.Config["user_config"].(string); ok && p != "" {
-		cfg = p
-	}
-	fmt.Fprintf(&b, "%s came back on your %s %s (config %s): verdict %s, want hold",
-		res.Incident, res.Runtime, res.Version, cfg, res.Verdict)
+	// Regression mode runs only with the user's file (the sandbox factory
+	// refuses to start without one), and the sandbox reports its path.
+	fmt.Fprintf(&b, "%s came back on your %s %s (config %v): verdict %s, want hold",
+		res.Incident, res.Runtime, res.Version, res.Config["user_config"], res.Verdict)
 	if res.Error != "" {
 		fmt.Fprintf(&b, "\n  error: %s", res.Error)
 	}
