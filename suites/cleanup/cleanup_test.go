@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -261,7 +262,10 @@ func leftovers(mid []string) []string {
 	return problems
 }
 
-// dstateTasks lists the pids of tasks in uninterruptible sleep.
+// pfKthread is the kernel's PF_KTHREAD task flag.
+const pfKthread = 0x00200000
+
+// dstateTasks lists the pids of user tasks in uninterruptible sleep.
 func dstateTasks() []string {
 	var out []string
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
@@ -270,10 +274,21 @@ func dstateTasks() []string {
 		if err != nil {
 			continue
 		}
-		// The state follows the command name in parentheses.
-		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && b[i+2] == 'D' {
-			out = append(out, filepath.Base(filepath.Dir(p)))
+		// The state follows the command name in parentheses; flags is the
+		// seventh field after it. Kernel workers (PF_KTHREAD) pass through
+		// D on their own (e.g. kworker cgroup_release) and are not ours.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
 		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 7 || f[0] != "D" {
+			continue
+		}
+		if flags, err := strconv.ParseUint(f[6], 10, 64); err == nil && flags&pfKthread != 0 {
+			continue
+		}
+		out = append(out, filepath.Base(filepath.Dir(p)))
 	}
 	return out
 }
