@@ -1,0 +1,236 @@
+package engine
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/incident"
+	"github.com/relapse-dev/relapse/harness/runtime"
+)
+
+// Filter selects what a plan runs. The zero Filter is every variant of
+// every incident on its own runtime.
+type Filter struct {
+	// Incident picks one incident by id; empty means all.
+	Incident string
+	// Variant picks variants by exact name; empty means all.
+	Variant string
+	// Runtimes makes the plan a matrix: every variant that does not pin a
+	// version runs once on each cell of its runtime.
+	Runtimes []Cell
+	// ContainerdConfig and DockerdConfig make the plan a regression run:
+	// each incident's regression variant runs on the user's file for its
+	// runtime and must hold. At least one is set in regression mode.
+	ContainerdConfig, DockerdConfig string
+}
+
+// Regression reports whether f judges a user's configuration.
+func (f Filter) Regression() bool { return f.ContainerdConfig != "" || f.DockerdConfig != "" }
+
+// Item is one run the plan makes: an incident's variant on a runtime build,
+// with the verdict it must give there.
+type Item struct {
+	Incident incident.Incident
+	// Variant is as declared, except Sandbox.Version (set to the cell's
+	// version in a matrix).
+	Variant incident.Variant
+	// Runtime is the runtime the variant runs on.
+	Runtime runtime.Kind
+	// Cell is the matrix cell, empty outside a matrix.
+	Cell string
+	// Expect and Why are what the variant must give on this build and why
+	// (a matrix expects a fixed incident back on a build before its fix).
+	Expect curve.Verdict
+	Why    string
+	// UserConfig is the user's configuration file the item judges
+	// (regression mode), empty otherwise.
+	UserConfig string
+}
+
+// Name is "incident/variant", or "incident/variant@cell" in a matrix: the
+// item's name in tables and messages and its results directory.
+func (it Item) Name() string {
+	if it.Cell == "" {
+		return it.Incident.ID + "/" + it.Variant.Name
+	}
+	return it.Incident.ID + "/" + it.Variant.Name + "@" + it.Cell
+}
+
+// Labels are the item's selection labels: the incident id, the runtime,
+// the cell (in a matrix), "regression" (in regression mode) and the
+// variant's own.
+func (it Item) Labels() []string {
+	l := []string{it.Incident.ID, string(it.Runtime)}
+	if it.Cell != "" {
+		l = append(l, it.Cell)
+	}
+	if it.UserConfig != "" {
+		l = append(l, "regression")
+	}
+	return append(l, it.Variant.Labels...)
+}
+
+// Build is the runtime build the item needs from the cache, or "" when it
+// runs the binary found on PATH or named by RELAPSE_CONTAINERD/DOCKERD.
+func (it Item) Build() string {
+	if it.Variant.Sandbox.Version == "" {
+		return ""
+	}
+	return Cell{Runtime: it.Runtime, Version: it.Variant.Sandbox.Version}.String()
+}
+
+// Plan is everything one run does, in order.
+type Plan struct {
+	Items []Item
+	// NotJudged lists, in regression mode, the selected incidents that no
+	// runtime configuration can fix, each with the reason.
+	NotJudged []string
+}
+
+// Builds are the runtime builds the plan's items need, sorted by runtime
+// and version: what scripts/runtimes.sh must fetch or build first.
+func (p Plan) Builds() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, it := range p.Items {
+		if b := it.Build(); b != "" && !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	slices.SortFunc(out, CompareCells)
+	return out
+}
+
+// CompareCells orders cell names by runtime, then by version:
+// containerd-1.6.20 before containerd-1.7.18 before containerd-2.0.14.
+func CompareCells(a, b string) int {
+	ka, va, _ := strings.Cut(a, "-")
+	kb, vb, _ := strings.Cut(b, "-")
+	return cmp.Or(strings.Compare(ka, kb), runtime.CompareVersions(va, vb))
+}
+
+// NewPlan is the only selector in relapse: the Makefile, the suites, the
+// CLI and the workflows all ask it what runs and what each run must show.
+func NewPlan(cat incident.Catalog, f Filter) (Plan, error) {
+	incidents := []incident.Incident(cat)
+	if f.Incident != "" {
+		in, err := cat.ByID(f.Incident)
+		if err != nil {
+			return Plan{}, err
+		}
+		incidents = []incident.Incident{in}
+	}
+	var p Plan
+	switch {
+	case f.Regression():
+		if len(f.Runtimes) > 0 {
+			return Plan{}, fmt.Errorf("a regression run judges your runtime with your configuration: give RELAPSE_CONTAINERD/RELAPSE_DOCKERD for the binary, not a runtimes matrix")
+		}
+		p = regressionPlan(incidents, f)
+	case len(f.Runtimes) > 0:
+		p = matrixPlan(incidents, f.Runtimes)
+	default:
+		for _, in := range incidents {
+			for _, v := range in.Variants {
+				p.Items = append(p.Items, Item{Incident: in, Variant: v, Runtime: in.RuntimeOf(v), Expect: v.Expect, Why: v.Why})
+			}
+		}
+	}
+	if f.Variant != "" {
+		if err := knownVariant(incidents, f.Variant); err != nil {
+			return Plan{}, err
+		}
+		p.Items = slices.DeleteFunc(p.Items, func(it Item) bool { return it.Variant.Name != f.Variant })
+	}
+	if len(p.Items) == 0 {
+		return p, emptyPlanError(f)
+	}
+	return p, nil
+}
+
+// matrixPlan runs every unpinned variant once on each cell of its runtime.
+// A hold variant whose fix came after a cell's version (FixedIn) must
+// breach there.
+func matrixPlan(incidents []incident.Incident, cells []Cell) Plan {
+	var p Plan
+	for _, c := range cells {
+		for _, in := range incidents {
+			for _, v := range in.Variants {
+				if in.RuntimeOf(v) != c.Runtime || v.Sandbox.Version != "" {
+					continue
+				}
+				v.Sandbox.Version = c.Version
+				it := Item{Incident: in, Variant: v, Runtime: c.Runtime, Cell: c.String(), Expect: v.Expect, Why: v.Why}
+				if v.Expect == curve.Hold && v.FixedIn != "" && runtime.CompareVersions(c.Version, v.FixedIn) < 0 {
+					it.Expect = curve.Breach
+					it.Why = fmt.Sprintf("%s predates the fix in %s: the incident is expected back", c, v.FixedIn)
+				}
+				p.Items = append(p.Items, it)
+			}
+		}
+	}
+	slices.SortStableFunc(p.Items, func(a, b Item) int {
+		return cmp.Or(strings.Compare(a.Incident.ID, b.Incident.ID), strings.Compare(a.Variant.Name, b.Variant.Name), CompareCells(a.Cell, b.Cell))
+	})
+	return p
+}
+
+// regressionPlan runs each incident's regression variant on the user's
+// configuration for its runtime; it must hold there.
+func regressionPlan(incidents []incident.Incident, f Filter) Plan {
+	var p Plan
+	for _, in := range incidents {
+		if in.Regression == "" {
+			p.NotJudged = append(p.NotJudged, fmt.Sprintf("%s: %s", in.ID, cmp.Or(in.NotJudged, "no regression variant")))
+			continue
+		}
+		v, _ := in.Variant(in.Regression)
+		kind := in.RuntimeOf(v)
+		file := f.ContainerdConfig
+		if kind == runtime.Dockerd {
+			file = f.DockerdConfig
+		}
+		if file == "" {
+			p.NotJudged = append(p.NotJudged, fmt.Sprintf("%s: runs on %s, and no %s configuration was given", in.ID, kind, kind))
+			continue
+		}
+		// The user's binary is judged, not a pinned build.
+		v.Sandbox.Version = ""
+		p.Items = append(p.Items, Item{
+			Incident: in, Variant: v, Runtime: kind, Expect: curve.Hold, UserConfig: file,
+			Why: fmt.Sprintf("your %s configuration must hold %s's budgets", kind, in.ID),
+		})
+	}
+	return p
+}
+
+func knownVariant(incidents []incident.Incident, name string) error {
+	var names []string
+	for _, in := range incidents {
+		for _, v := range in.Variants {
+			if v.Name == name {
+				return nil
+			}
+			names = append(names, v.Name)
+		}
+	}
+	return fmt.Errorf("unknown variant %q; known variants: %s", name, strings.Join(names, ", "))
+}
+
+func emptyPlanError(f Filter) error {
+	switch {
+	case f.Regression():
+		return fmt.Errorf("nothing to judge: no selected incident has a regression variant for the configuration given")
+	case len(f.Runtimes) > 0:
+		var cells []string
+		for _, c := range f.Runtimes {
+			cells = append(cells, c.String())
+		}
+		return fmt.Errorf("nothing to run on %s: the selected variants pin their own versions or run on another runtime", strings.Join(cells, " "))
+	}
+	return fmt.Errorf("nothing selected")
+}

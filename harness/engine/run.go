@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/incident"
+	"github.com/relapse-dev/relapse/harness/judge"
+	"github.com/relapse-dev/relapse/harness/probe"
+	"github.com/relapse-dev/relapse/harness/results"
+	"github.com/relapse-dev/relapse/harness/runtime"
+	"github.com/relapse-dev/relapse/harness/wait"
+)
+
+// Defaults for a variant's run.
+const (
+	defaultInterval = 100 * time.Millisecond
+	defaultTimeout  = 2 * time.Minute
+	// baselineFor is how long the sampler records before the drive starts.
+	baselineFor = time.Second
+	// cleanupTimeout bounds the cleanups after a variant, also after Ctrl-C.
+	cleanupTimeout = 2 * time.Minute
+	// diagnoseTimeout bounds the diagnostics after a breach or a failure.
+	diagnoseTimeout = time.Minute
+)
+
+// Recorder stores what a run found (results.Store is the real one).
+type Recorder interface {
+	Dir() string
+	VariantDir(incident, variant, cell string) (string, error)
+	Add(r results.Result, series []curve.Series) error
+}
+
+// Diagnostics captures a sandbox's state into dir (goroutine dumps, heap,
+// log tail, kernel stacks) and returns the files written.
+type Diagnostics func(ctx context.Context, sb runtime.Sandbox, dir string) ([]string, error)
+
+// Timeout is how long an item may take as a whole: its own timeout plus
+// room for the sandbox's start, image builds, diagnostics and cleanup.
+func (it Item) Timeout() time.Duration {
+	return cmpDuration(it.Variant.Timeout, defaultTimeout) + 5*time.Minute
+}
+
+func cmpDuration(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Run runs one plan item end to end: a fresh sandbox, the workload, the
+// sampled drive with an early-breach watcher, one judgement, diagnostics on
+// a breach or a failure, one record, and the cleanup of everything the item
+// made. An error means the item could not be run to a verdict (not that it
+// breached); it is recorded in the result too.
+func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err error) {
+	logf := e.logf
+	res = results.Result{
+		Incident: it.Incident.ID, Variant: it.Variant.Name, Cell: it.Cell, Runtime: string(it.Runtime),
+		Title: it.Incident.Title, Expect: string(it.Expect), Verdict: string(curve.Inconclusive), Labels: it.Variant.Labels,
+		Started: time.Now().UTC(),
+	}
+	var series []curve.Series
+	defer func() {
+		if err != nil {
+			res.Error = err.Error()
+			res.OK = false
+		}
+		if addErr := e.store.Add(res, series); addErr != nil && err == nil {
+			err = fmt.Errorf("recording %s: %w", it.Name(), addErr)
+		}
+	}()
+
+	dir, err := e.store.VariantDir(it.Incident.ID, it.Variant.Name, it.Cell)
+	if err != nil {
+		return res, err
+	}
+	var cleanups cleanupStack
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if cerr := cleanups.run(cctx); cerr != nil {
+			logf("cleanup of %s: %v", it.Name(), cerr)
+			if err == nil {
+				err = fmt.Errorf("cleanup of %s: %w", it.Name(), cerr)
+			}
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(ctx, cmpDuration(it.Variant.Timeout, defaultTimeout))
+	defer cancel()
+
+	sb, err := e.sandboxes(it, logf)
+	if err != nil {
+		return res, fmt.Errorf("%s sandbox for %s: %w", it.Runtime, it.Name(), err)
+	}
+	cleanups.push(sb.Close)
+	logf("starting %s (%s) under %s", it.Runtime, sb.Binary(), sb.Root())
+	if err := sb.Start(ctx); err != nil {
+		return res, fmt.Errorf("starting %s for %s: %w", it.Runtime, it.Name(), err)
+	}
+	res.Version, res.Binary = sb.Version(), sb.Binary()
+	if c, ok := sb.(interface{ Settings() map[string]any }); ok {
+		res.Config = c.Settings()
+	}
+
+	images, err := e.images(ctx, sb, it.Incident.Images)
+	if err != nil {
+		return res, fmt.Errorf("loading images into %s: %w", it.Runtime, err)
+	}
+
+	ops := &probe.Ops{}
+	var sampler *probe.Sampler
+	env := &incident.Env{
+		Sandbox: sb, Ops: ops, Images: images, Dir: dir, Logf: logf,
+		Mark:  func(name string) { sampler.Mark(name) },
+		Defer: cleanups.push,
+	}
+	logf("%s: starting the workload (%s)", it.Name(), it.Why)
+	attempt, err := it.Variant.Case.Start(ctx, env)
+	if err != nil {
+		res.Diagnostics = e.diagnose(ctx, sb, nil, dir)
+		return res, fmt.Errorf("starting %s: %w", it.Name(), err)
+	}
+
+	sources, err := sandboxSources(sb)
+	if err != nil {
+		return res, err
+	}
+	sources = append(sources, attempt.Probes()...)
+	sampler = probe.NewSampler(cmpDuration(it.Variant.Interval, defaultInterval), ops, logf, sources...)
+	sampler.Start(ctx)
+	defer sampler.Stop()
+
+	if err := wait.Sleep(ctx, baselineFor); err != nil {
+		return res, fmt.Errorf("baseline of %s: %w", it.Name(), err)
+	}
+	sampler.Mark(curve.PhaseStimulus)
+	start := time.Now()
+	w := watch(ctx, it.Variant.Budgets, sampler, ops, start, !it.Variant.RunToEnd, logf)
+	driveErr := attempt.Drive(w.ctx)
+	early := w.stop()
+	sampler.Stop()
+	series = sampler.Series()
+
+	switch {
+	case driveErr == nil:
+	case early.breach:
+		// The watcher cancelled the drive. However the workload's client
+		// wrapped that cancellation (a gRPC status, a url.Error, a plain
+		// context error), it is the early verdict, not a failure to run.
+		logf("%s: drive ended by the early verdict (%v)", it.Name(), driveErr)
+	default:
+		res.Diagnostics = e.diagnose(ctx, sb, attempt, dir)
+		return res, fmt.Errorf("drive of %s: %w", it.Name(), driveErr)
+	}
+
+	j := judge.Judge(it.Variant.Budgets, series)
+	judge.Fill(&res, j, series)
+	res.DurationS = time.Since(start).Seconds()
+	res.VerdictAfterS = res.DurationS
+	if early.breach {
+		res.StoppedEarly = true
+		res.VerdictAfterS = early.after.Seconds()
+	}
+	g := sb.Guard()
+	res.Guard = &g
+	if r, ok := attempt.(incident.Reporter); ok {
+		res.Extras = r.Extras(series, j.Evaluations)
+	}
+	logf("%s on %s %s: %s (expected %s) after %.1fs", it.Name(), it.Runtime, res.Version, j.Verdict, it.Expect, res.VerdictAfterS)
+	for _, ev := range j.Evaluations {
+		logf("  %-12s %s: %s", ev.Verdict, ev.Budget, ev.Detail)
+	}
+	if j.Verdict == curve.Breach || !res.OK {
+		res.Diagnostics = e.diagnose(ctx, sb, attempt, dir)
+	}
+	return res, nil
+}
+
+// diagnose captures what an engineer needs to explain a breach or a
+// failure: the sandbox's state and the attempt's own evidence. A piece
+// that cannot be captured is logged, never fatal.
+func (e *Engine) diagnose(ctx context.Context, sb runtime.Sandbox, attempt incident.Attempt, variantDir string) []string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), diagnoseTimeout)
+	defer cancel()
+	dir := filepath.Join(variantDir, "diagnostics")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		e.logf("diagnostics: %v", err)
+		return nil
+	}
+	var files []string
+	if e.diagnostics != nil {
+		f, err := e.diagnostics(ctx, sb, dir)
+		if err != nil {
+			e.logf("diagnostics of %s: %v", sb.Kind(), err)
+		}
+		files = f
+	}
+	if d, ok := attempt.(incident.Diagnoser); ok {
+		more, err := d.Diagnose(ctx, dir)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			e.logf("diagnostics of the workload: %v", err)
+		}
+		files = append(files, more...)
+	}
+	return files
+}

@@ -1,0 +1,32 @@
+package engine
+
+import (
+	"github.com/relapse-dev/relapse/harness/probe"
+	"github.com/relapse-dev/relapse/harness/runtime"
+)
+
+// sandboxSources are the probes every variant gets: the daemon's own
+// process, the containerd a dockerd manages, and dockerd's goroutines
+// (dockerd --debug serves pprof on its API socket).
+func sandboxSources(sb runtime.Sandbox) ([]probe.Source, error) {
+	p, err := probe.NewProcess(string(sb.Kind()), sb.PID)
+	if err != nil {
+		return nil, err
+	}
+	sources := []probe.Source{p}
+	if d, ok := sb.(interface{ ContainerdPID() int }); ok {
+		c, err := probe.NewProcess("containerd", d.ContainerdPID)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, c)
+	}
+	if sb.Kind() == runtime.Dockerd {
+		g, err := probe.NewGoroutines("dockerd", sb.Address())
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, g)
+	}
+	return sources, nil
+}

@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/probe"
+)
+
+// watchEvery is how often budgets are judged while the drive runs;
+// progressEvery how often the live primary slope is narrated.
+const (
+	watchEvery    = 500 * time.Millisecond
+	progressEvery = 10 * time.Second
+)
+
+// watcher judges budgets while the drive runs, narrates progress, and
+// cancels the drive once a breach is certain (unless the variant runs to
+// its end, where it only narrates).
+type watcher struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	result earlyVerdict
+}
+
+type earlyVerdict struct {
+	breach bool
+	after  time.Duration
+}
+
+func watch(ctx context.Context, budgets []curve.Budget, s *probe.Sampler, ops *probe.Ops, start time.Time, early bool, logf func(string, ...any)) *watcher {
+	w := &watcher{done: make(chan struct{})}
+	w.ctx, w.cancel = context.WithCancel(ctx)
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(watchEvery)
+		defer t.Stop()
+		lastSaid := start
+		for {
+			select {
+			case <-w.ctx.Done():
+				return
+			case <-t.C:
+			}
+			evals := curve.EvaluateAll(budgets, s.Series(), false)
+			if time.Since(lastSaid) >= progressEvery {
+				lastSaid = time.Now()
+				logf("  %5.0fs  %d ops  %s", time.Since(start).Seconds(), ops.Load(), liveLine(evals))
+			}
+			if early && curve.BreachCertain(evals) {
+				w.mu.Lock()
+				w.result = earlyVerdict{breach: true, after: time.Since(start)}
+				w.mu.Unlock()
+				w.cancel()
+				return
+			}
+		}
+	}()
+	return w
+}
+
+// liveLine is the primary budget's live reading for progress lines.
+func liveLine(evals []curve.Evaluation) string {
+	for _, e := range evals {
+		if e.Budget.Kind == curve.Slope {
+			return e.Budget.String() + ": " + e.Detail
+		}
+	}
+	if len(evals) > 0 {
+		return evals[0].Budget.String() + ": " + evals[0].Detail
+	}
+	return ""
+}
+
+// stop ends the watch and reports whether it called a breach early.
+func (w *watcher) stop() earlyVerdict {
+	w.cancel()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.result
+}

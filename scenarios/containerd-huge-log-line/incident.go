@@ -1,0 +1,64 @@
+// Package containerdhugelogline reproduces containerd's CRI logger
+// buffering a newline-free log line whole when max_container_log_line_size
+// is -1: containerd's RSS follows the writer until the node is lost.
+package containerdhugelogline
+
+import (
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/incident"
+	"github.com/relapse-dev/relapse/harness/runtime"
+)
+
+// Budgets, from measurements on containerd 1.6.20: with -1 RSS grows ~52
+// MiB/s under the 50 MiB/s writer (the whole line is buffered); with 16384
+// it stays flat at ~47 MiB. 1 MiB/s is far above the flat case's noise and
+// far below the leak, so both verdicts are clear-cut within a few seconds.
+// The growth ceiling, 16 MiB, is what a split-line logger may hold.
+var budgets = []curve.Budget{
+	{Metric: "containerd_rss_bytes", Kind: curve.Slope, Per: curve.PerSecond, Max: 1 << 20, Warmup: 1,
+		Why: "flat at ~47 MiB with 16384; ~52 MiB/s with -1 under a 50 MiB/s writer"},
+	{Metric: "containerd_rss_bytes", Kind: curve.Growth, Max: 16 << 20,
+		Why: "a split-line logger holds one 16 KiB line per container, not the stream"},
+}
+
+// Incident is containerd-huge-log-line as data.
+func Incident() incident.Incident {
+	w := writer{rate: 50 << 20, total: 512 << 20, tail: 3 * time.Second}
+	return incident.Incident{
+		ID:      "containerd-huge-log-line",
+		Title:   "containerd CRI buffers a newline-free log line whole with max_container_log_line_size = -1",
+		Runtime: runtime.Containerd,
+		Summary: "Nodes were lost every 15-30 minutes: containerd grew at up to 1 GB/s. The CRI plugin ran " +
+			"with max_container_log_line_size = -1, so its logger keeps a log line in memory until it " +
+			"sees a newline, and one container printed a huge line with none.",
+		Source:   "https://github.com/containerd/cri/pull/761 (the setting), https://github.com/labring-actions/runtime/issues/14 (-1 shipped in a distro config)",
+		Affected: "every containerd with CRI max_container_log_line_size <= 0 (measured: 1.6.20, 1.7.17, 1.7.18, 2.0.0)",
+		Fixed:    "configuration: the default 16384 (or any positive limit) splits long lines",
+		Images:   []incident.Image{"pause", "hugeline"},
+		// Regression mode runs the writer on the user's config.toml and
+		// holds it to the fixed variant's budgets: -1 fails, 16384 passes.
+		Regression: "default",
+		Variants: []incident.Variant{
+			{
+				Name:    "unlimited",
+				Expect:  curve.Breach,
+				Why:     "-1 buffers the whole line: RSS follows the writer",
+				Sandbox: incident.Sandbox{Containerd: runtime.ContainerdConfig{CRI: map[string]any{"max_container_log_line_size": -1}}},
+				Budgets: budgets,
+				Timeout: 90 * time.Second,
+				Case:    w,
+			},
+			{
+				Name:    "default",
+				Expect:  curve.Hold,
+				Why:     "16384 splits the line into 16 KiB entries: RSS stays flat",
+				Sandbox: incident.Sandbox{Containerd: runtime.ContainerdConfig{CRI: map[string]any{"max_container_log_line_size": 16384}}},
+				Budgets: budgets,
+				Timeout: 90 * time.Second,
+				Case:    w,
+			},
+		},
+	}
+}
