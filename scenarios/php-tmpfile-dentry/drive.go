@@ -1,0 +1,79 @@
+package phptmpfiledentry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/load"
+	"github.com/relapse-dev/relapse/harness/wait"
+)
+
+// loadReport is what load.json records: the load as sent and served, so a
+// slope per request can be read against what was really served.
+type loadReport struct {
+	BodySize     int              `json:"body_size"`
+	Rate         float64          `json:"rate_target"`
+	Total        int64            `json:"total_target"`
+	Sent         int64            `json:"sent"`
+	OK           int64            `json:"ok"`
+	Errors       map[string]int64 `json:"errors"`
+	AchievedRate float64          `json:"achieved_rate"`
+	ElapsedS     float64          `json:"elapsed_s"`
+	P50Ms        float64          `json:"p50_ms"`
+	P99Ms        float64          `json:"p99_ms"`
+	Error        string           `json:"error,omitempty"`
+}
+
+// Drive POSTs requests bodies at rate, one op per request served, then
+// samples a short tail to show the kmem does not come back by itself.
+func (a *uploading) Drive(ctx context.Context) error {
+	st, err := load.Run(ctx, load.Options{
+		URL: uploadURL(a.port), BodySize: a.bodySize, Rate: rate, Concurrency: concurrency,
+		Total: requests, Timeout: loadFor, Ops: a.ops,
+	})
+	a.logf("php-upload load: %s", st)
+	if werr := a.writeLoadReport(st, err); werr != nil {
+		a.logf("php-upload: %v", werr)
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return err // stopped early on a certain breach, or timed out; wraps ctx.Err()
+	case errors.Is(err, load.ErrIncomplete) && st.OK >= requests/3:
+		a.logf("php-upload: %v; judging the %d requests served", err, st.OK)
+	case err != nil:
+		return fmt.Errorf("php-upload load: %w", err)
+	}
+	if failed := st.Failed() - st.Errors["canceled"]; float64(failed) > maxFailed*float64(st.Sent) {
+		return fmt.Errorf("php-upload: %d of %d requests failed (%v): the workload is broken, not leaking; its log:\n%s",
+			failed, st.Sent, st.Errors, a.logs(context.WithoutCancel(ctx)))
+	}
+	a.mark(curve.PhaseSettle)
+	return wait.Sleep(ctx, tail)
+}
+
+// writeLoadReport writes load.json into the variant's results directory.
+func (a *uploading) writeLoadReport(st load.Stats, runErr error) error {
+	rep := loadReport{
+		BodySize: a.bodySize, Rate: rate, Total: requests, Sent: st.Sent, OK: st.OK, Errors: st.Errors,
+		AchievedRate: st.Rate, ElapsedS: st.Elapsed.Seconds(),
+		P50Ms: float64(st.P50) / float64(time.Millisecond), P99Ms: float64(st.P99) / float64(time.Millisecond),
+	}
+	if runErr != nil {
+		rep.Error = runErr.Error()
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding load.json: %w", err)
+	}
+	p := filepath.Join(a.dir, "load.json")
+	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	return nil
+}
