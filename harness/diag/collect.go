@@ -67,7 +67,8 @@ func Collect(ctx context.Context, sb runtime.Sandbox, dir string) ([]string, err
 	return Options{}.Collect(ctx, sb, dir)
 }
 
-// Collect captures, for each daemon of the sandbox that runs: its threads'
+// Collect captures, for each daemon of the sandbox that runs (and, threads
+// only, each shim of its containerd): its threads'
 // kernel stacks, wait channels and states (first: they show the moment of
 // the breach), a SIGUSR1 goroutine dump, a pprof goroutine dump (debug=2)
 // and heap profile, StraceFor of strace; then the daemon log's tail. It
@@ -117,7 +118,7 @@ func (o Options) Collect(ctx context.Context, sb runtime.Sandbox, dir string) ([
 		} else if t.pprofMissing != "" {
 			c.fail(t.name+" pprof", errors.New(t.pprofMissing))
 		}
-		if o.StraceFor > 0 {
+		if o.StraceFor > 0 && !t.shim {
 			wg.Go(func() { c.piece(t.name+" strace", func() error { return c.strace(ctx, t) }) })
 		}
 	}

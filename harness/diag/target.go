@@ -21,6 +21,9 @@ type target struct {
 	// stacksInTmp: containerd writes containerd.<pid>.stacks.log to its
 	// TMPDIR on SIGUSR1.
 	stacksInTmp bool
+	// shim: a containerd shim, diagnosed by its threads only (there may be
+	// one per pod; stracing them all would cost more than it tells).
+	shim bool
 }
 
 // What the runtime's sandboxes offer beyond runtime.Sandbox.
@@ -33,9 +36,24 @@ type (
 	hasDaemonConfig interface{ DaemonConfig() map[string]any }
 )
 
-// targetsOf lists the daemons of a sandbox: dockerd and its containerd, or
-// a standalone containerd.
+// targetsOf lists the processes of a sandbox to diagnose: its daemons and
+// the shims of its containerd.
 func targetsOf(sb runtime.Sandbox) []target {
+	out := daemonsOf(sb)
+	shims, _ := runtime.Shims(sb) // best effort: the daemons come first
+	for _, s := range shims {
+		id := s.ID
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		out = append(out, target{name: "shim-" + id, pid: s.PID, shim: true})
+	}
+	return out
+}
+
+// daemonsOf lists the daemons of a sandbox: dockerd and its containerd, or
+// a standalone containerd.
+func daemonsOf(sb runtime.Sandbox) []target {
 	switch sb.Kind() {
 	case runtime.Dockerd:
 		d := target{name: "dockerd", pid: sb.PID(), pprofSocket: sb.Address()}
