@@ -141,3 +141,10 @@ func (k *killing) Diagnose(ctx context.Context, dir string) ([]string, error) {
 func (*killing) Extras(_ []curve.Series, evals []curve.Evaluation) map[string]float64 {
 	return loopExtras(evals)
 }
+
+// The engine finds an attempt's diagnostics and extras by these interfaces.
+var (
+	_ incident.Diagnoser = (*killing)(nil)
+	_ incident.Reporter  = (*killing)(nil)
+	_ incident.Reporter  = (*restarting)(nil)
+)

@@ -34,7 +34,7 @@ type loadReport struct {
 // samples a short tail to show the kmem does not come back by itself.
 func (a *uploading) Drive(ctx context.Context) error {
 	st, err := load.Run(ctx, load.Options{
-		URL: uploadURL(a.port), BodySize: a.bodySize, Rate: rate, Concurrency: concurrency,
+		URL: uploadURL(a.port), BodySize: a.cfg.bodySize, Rate: rate, Concurrency: concurrency,
 		Total: requests, Timeout: loadFor, Ops: a.ops,
 	})
 	a.logf("php-upload load: %s", st)
@@ -60,7 +60,7 @@ func (a *uploading) Drive(ctx context.Context) error {
 // writeLoadReport writes load.json into the variant's results directory.
 func (a *uploading) writeLoadReport(st load.Stats, runErr error) error {
 	rep := loadReport{
-		BodySize: a.bodySize, Rate: rate, Total: requests, Sent: st.Sent, OK: st.OK, Errors: st.Errors,
+		BodySize: a.cfg.bodySize, Rate: rate, Total: requests, Sent: st.Sent, OK: st.OK, Errors: st.Errors,
 		AchievedRate: st.Rate, ElapsedS: st.Elapsed.Seconds(),
 		P50Ms: float64(st.P50) / float64(time.Millisecond), P99Ms: float64(st.P99) / float64(time.Millisecond),
 	}

@@ -65,7 +65,7 @@ func (u upload) Start(ctx context.Context, env *incident.Env) (incident.Attempt,
 		return nil, err
 	}
 	a := &uploading{
-		upload: u, container: c, port: port, cgroup: cgroup, dentry: dentry,
+		cfg: u, container: c, port: port, cgroup: cgroup, dentry: dentry,
 		ops: env.Ops, mark: env.Mark, logf: env.Logf, dir: env.Dir,
 	}
 	if err := a.waitReady(ctx); err != nil {
@@ -84,7 +84,7 @@ func (u upload) tmpDesc() string {
 
 // uploading is one run of the workload under load.
 type uploading struct {
-	upload
+	cfg upload
 	container
 	port   int
 	cgroup *probe.CgroupMemorySource
@@ -100,3 +100,9 @@ type uploading struct {
 // Probes: the pod's memory cgroup (usage, kmem, rss) and the machine's
 // dentry counts, the second witness that the kmem is negative dentries.
 func (a *uploading) Probes() []probe.Source { return []probe.Source{a.cgroup, a.dentry} }
+
+// The engine finds an attempt's diagnostics and extras by these interfaces.
+var (
+	_ incident.Diagnoser = (*uploading)(nil)
+	_ incident.Reporter  = (*uploading)(nil)
+)
