@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -169,13 +170,33 @@ func (c *CRI) RunContainer(ctx context.Context, podID string, spec ContainerSpec
 	}
 	id := created.ContainerId
 	if _, err := c.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: id}); err != nil {
-		_, rmErr := c.rt.RemoveContainer(context.WithoutCancel(ctx), &runtimeapi.RemoveContainerRequest{ContainerId: id})
-		if rmErr != nil {
+		if rmErr := c.removeStarting(context.WithoutCancel(ctx), id); rmErr != nil {
 			return "", fmt.Errorf("start container %s (%s): %w; removing it also failed: %v", spec.Name, spec.Image, err, rmErr)
 		}
 		return "", fmt.Errorf("start container %s (%s): %w", spec.Name, spec.Image, err)
 	}
 	return id, nil
+}
+
+// removeStarting removes a container whose start failed or was cancelled.
+// containerd refuses to remove a container "in starting state" until the
+// abandoned start has finished on its side, so it stops the container and
+// tries again for a while instead of leaving it for the pod's removal.
+func (c *CRI) removeStarting(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, _ = c.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id})
+		_, err := c.rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id})
+		if err == nil || !strings.Contains(err.Error(), "starting state") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("remove container %s: still starting: %w", id, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // ContainerStatus is the container's CRI status (state, exit code, log path).
