@@ -22,12 +22,12 @@ func runList(args []string, stdout, stderr io.Writer) int {
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRUNTIME\tVARIANTS\tTITLE")
-	for _, s := range scenarios.All() {
+	for _, in := range scenarios.All() {
 		var vs []string
-		for _, v := range s.Variants {
+		for _, v := range in.Variants {
 			vs = append(vs, fmt.Sprintf("%s (%s)", v.Name, v.Expect))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, s.Runtime, strings.Join(vs, ", "), oneLine(s.Title))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", in.ID, in.Runtime, strings.Join(vs, ", "), oneLine(in.Title))
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintf(stderr, "relapse list: %v\n", err)

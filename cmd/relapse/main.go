@@ -1,7 +1,8 @@
-// Command relapse is the harness' command line: it lists and checks the
-// incidents the suites reproduce, prints a run's verdict table and metrics,
-// and compares two runs (A/B) to catch a runtime upgrade that brings an
-// incident back. The suites themselves run under Ginkgo (`make reproduce`).
+// Command relapse is the harness' command line: it plans and runs incidents
+// on private runtimes (the same engine the Ginkgo suites use), judges saved
+// runs again from their raw series, prints a run's verdict table and
+// metrics, and compares two runs (A/B) to catch a runtime upgrade that
+// brings an incident back.
 //
 // Exit codes: 0 success, 1 a failing outcome (a variant not ok, a
 // regression), 2 bad usage or unreadable input.
@@ -32,8 +33,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "[ID] [-variant V] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F]", "run incidents end to end on private runtimes and write results/<run>; exit 1 if any run is not ok", runRun},
+		{"plan", "[ID] [same flags as run] [-builds|-json]", "print what run would run and the verdict each must give; -builds: only the runtime builds it needs", runPlan},
+		{"judge", "DIR", "recompute every verdict of a saved run from its series; exit 1 on any difference from summary.json", runJudge},
 		{"list", "", "list the incidents: id, runtime, variants, title", runList},
-		{"check", "[-runtimes LIST] [ID]", "check that ID names an incident (no ID: all of them) and, with -runtimes, print what a matrix runs in each cell", runCheck},
 		{"table", "DIR", "print the verdict table of the run in DIR (results/<id> or results/latest); exit 1 if any variant is not ok", runTable},
 		{"ab", "BASE CANDIDATE [-out DIR]", "compare two runs' directories budget by budget, write ab.html/ab.json/ab.txt; exit 1 if the candidate regressed", runAB},
 		{"metrics", "DIR", "print the run in DIR as OpenMetrics text", runMetrics},
@@ -70,7 +73,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: relapse COMMAND [ARGS]")
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %-26s %s\n", c.name, c.args, c.help)
+		fmt.Fprintf(w, "  %-8s %s\n  %-8s   %s\n", c.name, c.args, "", c.help)
 	}
 }
 

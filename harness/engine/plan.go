@@ -234,3 +234,34 @@ func emptyPlanError(f Filter) error {
 	}
 	return fmt.Errorf("nothing selected")
 }
+
+// Environment variables a Ginkgo suite (and the Makefile behind it) selects
+// its plan with; the CLI takes the same as flags.
+const (
+	EnvIncident   = "RELAPSE_INCIDENT"
+	EnvVariant    = "RELAPSE_VARIANT"
+	EnvRuntimes   = "RELAPSE_RUNTIMES"
+	EnvRegression = "RELAPSE_REGRESSION"
+)
+
+// FilterFromEnv reads a plan's filter from the environment. The user's
+// configuration files (RELAPSE_CONTAINERD_CONFIG, RELAPSE_DOCKERD_CONFIG)
+// make it a regression run only with RELAPSE_REGRESSION=1, so a shell that
+// happens to export them does not turn a reproduction into a judgement.
+func FilterFromEnv(getenv func(string) string) (Filter, error) {
+	f := Filter{Incident: getenv(EnvIncident), Variant: getenv(EnvVariant)}
+	if list := getenv(EnvRuntimes); strings.TrimSpace(list) != "" {
+		cells, err := ParseCells(list)
+		if err != nil {
+			return Filter{}, fmt.Errorf("%s=%q: %w", EnvRuntimes, list, err)
+		}
+		f.Runtimes = cells
+	}
+	if getenv(EnvRegression) == "1" {
+		f.ContainerdConfig, f.DockerdConfig = getenv(runtime.EnvContainerdConfig), getenv(runtime.EnvDockerdConfig)
+		if !f.Regression() {
+			return Filter{}, fmt.Errorf("%s=1 judges your configuration: set %s and/or %s to its path", EnvRegression, runtime.EnvContainerdConfig, runtime.EnvDockerdConfig)
+		}
+	}
+	return f, nil
+}

@@ -1,7 +1,7 @@
 // Package cleanup_test shows that a relapse run leaves nothing behind: not
 // after it finishes, not after Ctrl-C in the middle of a variant, and not
 // after the suite process is SIGKILLed (the next run's sweep removes it).
-// It drives the real incident suite in a child process.
+// It drives the real `relapse run` in a child process, as a user does.
 package cleanup_test
 
 import (
@@ -28,6 +28,10 @@ const incident = "containerd-huge-log-line"
 // readyLine is narrated once the workload container runs.
 const readyLine = "hugeline writing"
 
+// The processes alive before a test, so that everything a run started and
+// left can be found without knowing what the incident starts.
+type procSet map[string]bool
+
 func TestCtrlCMidRunLeavesNothing(t *testing.T) {
 	ctrlC(t, incident, readyLine)
 }
@@ -36,7 +40,7 @@ func TestCtrlCMidRunLeavesNothing(t *testing.T) {
 // while its reader sits in D on the hung FUSE mount: the hang must be
 // released, the reader die, and dockerd, its containerd and shims go.
 func TestCtrlCWithReaderInDLeavesNothing(t *testing.T) {
-	ctrlC(t, "dockerd-kill-dstate", "in D at", "--focus=dstate holds")
+	ctrlC(t, "dockerd-kill-dstate", "in D at", "-variant", "dstate")
 	if n := dstateTasks(); len(n) > 0 {
 		t.Fatalf("tasks still in D after the interrupted run: %v", n)
 	}
@@ -46,7 +50,7 @@ func TestCtrlCWithReaderInDLeavesNothing(t *testing.T) {
 }
 
 func ctrlC(t *testing.T, incident, readyLine string, extra ...string) {
-	before := roots(t)
+	before, procs := roots(t), processes()
 	child, lines := startSuite(t, incident, extra...)
 	waitFor(t, lines, readyLine, 90*time.Second)
 	mid := newRoots(t, before)
@@ -59,11 +63,11 @@ func ctrlC(t *testing.T, incident, readyLine string, extra ...string) {
 		t.Fatal(err)
 	}
 	waitExit(t, child, 2*time.Minute)
-	assertNothingLeft(t, mid)
+	assertNothingLeft(t, mid, procs)
 }
 
 func TestKilledRunIsSweptByTheNextStart(t *testing.T) {
-	before := roots(t)
+	before, procs := roots(t), processes()
 	child, lines := startSuite(t, incident)
 	waitFor(t, lines, readyLine, 90*time.Second)
 	mid := newRoots(t, before)
@@ -79,25 +83,25 @@ func TestKilledRunIsSweptByTheNextStart(t *testing.T) {
 	if err := runtime.Sweep(ctx, t.Logf); err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
-	assertNothingLeft(t, mid)
+	assertNothingLeft(t, mid, procs)
 }
 
 func TestFinishedRunLeavesNothing(t *testing.T) {
-	before := roots(t)
+	before, procs := roots(t), processes()
 	child, lines := startSuite(t, incident)
 	go func() { _, _ = io.Copy(io.Discard, linesReader(lines)) }()
 	if err := child.Wait(); err != nil {
-		t.Fatalf("suite failed: %v", err)
+		t.Fatalf("relapse run failed: %v", err)
 	}
 	// Every root the run made is gone, so there is nothing new to list.
 	if left := newRoots(t, before); len(left) > 0 {
 		t.Fatalf("roots left after a finished run: %v", left)
 	}
-	assertNothingLeft(t, nil)
+	assertNothingLeft(t, nil, procs)
 }
 
-// startSuite runs the incident suite for one incident in its own process
-// group, with results in a temp dir, and returns its output lines.
+// startSuite runs `relapse run` for one incident in its own process group,
+// with results in a temp dir, and returns its output lines.
 func startSuite(t *testing.T, incident string, extra ...string) (*exec.Cmd, <-chan string) {
 	t.Helper()
 	if os.Getuid() != 0 {
@@ -107,8 +111,11 @@ func startSuite(t *testing.T, incident string, extra ...string) (*exec.Cmd, <-ch
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"tool", "ginkgo", "-v", "--label-filter=" + incident}, extra...)
-	cmd := exec.Command("go", append(args, "./suites/incidents")...)
+	bin := filepath.Join(t.TempDir(), "relapse")
+	if out, err := exec.Command("go", "build", "-C", root, "-o", bin, "./cmd/relapse").CombinedOutput(); err != nil {
+		t.Fatalf("building relapse: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, append([]string{"run", incident}, extra...)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "RELAPSE_RESULTS="+t.TempDir())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -206,13 +213,15 @@ func newRoots(t *testing.T, before map[string]bool) []string {
 }
 
 // assertNothingLeft checks that no root of mid exists, nothing is mounted
-// below any of them, and no process of the run survives: no daemon or shim
-// pointing into a root, no workload container process.
-func assertNothingLeft(t *testing.T, mid []string) {
+// below any of them, and no process the run started survives: no daemon or
+// shim pointing into a root, and no process at all that was not alive
+// before the run (a workload container, a runc init, a FUSE server),
+// whatever the incident started.
+func assertNothingLeft(t *testing.T, mid []string, before procSet) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		problems := leftovers(mid)
+		problems := append(leftovers(mid), newProcesses(before)...)
 		if len(problems) == 0 {
 			return
 		}
@@ -250,9 +259,6 @@ func leftovers(mid []string) []string {
 			continue
 		}
 		cmd := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
-		if strings.HasPrefix(cmd, "/hugeline") || strings.HasPrefix(cmd, "/pause") || strings.HasPrefix(cmd, "/dstate-reader") || strings.HasPrefix(cmd, "/fusehang") {
-			problems = append(problems, "workload process "+filepath.Dir(p)+": "+cmd)
-		}
 		for _, r := range mid {
 			if strings.Contains(cmd, r) {
 				problems = append(problems, "process "+filepath.Dir(p)+": "+cmd)
@@ -291,4 +297,56 @@ func dstateTasks() []string {
 		out = append(out, filepath.Base(filepath.Dir(p)))
 	}
 	return out
+}
+
+// processes lists the user processes alive now, keyed by pid and start
+// time (a pid can be reused).
+func processes() procSet {
+	out := procSet{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		if key, ok := procKey(p); ok {
+			out[key] = true
+		}
+	}
+	return out
+}
+
+// newProcesses names the user processes alive now that were not in before,
+// other than this test's own.
+func newProcesses(before procSet) []string {
+	var out []string
+	self := strconv.Itoa(os.Getpid())
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		key, ok := procKey(p)
+		if !ok || before[key] || strings.HasPrefix(key, self+"@") {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
+		cmd := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
+		out = append(out, "process started by the run "+filepath.Dir(p)+": "+cmd)
+	}
+	return out
+}
+
+// procKey is "pid@starttime" of a user task's stat file; kernel threads
+// (PF_KTHREAD) come and go on their own and are skipped.
+func procKey(stat string) (string, bool) {
+	b, err := os.ReadFile(stat)
+	if err != nil {
+		return "", false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return "", false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return "", false
+	}
+	if flags, err := strconv.ParseUint(f[6], 10, 64); err != nil || flags&pfKthread != 0 {
+		return "", false
+	}
+	return filepath.Base(filepath.Dir(stat)) + "@" + f[19], true
 }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/engine"
+	"github.com/relapse-dev/relapse/harness/report"
+	"github.com/relapse-dev/relapse/harness/results"
+	"github.com/relapse-dev/relapse/harness/runtime"
+	"github.com/relapse-dev/relapse/harness/workload"
+)
+
+// runRun runs a plan end to end, the same way the Ginkgo suites do (one
+// engine, one results directory), narrating every phase: runtime builds,
+// image builds, the sandbox, the drive with its live slope, the verdict.
+// Ctrl-C stops the current variant and still cleans up everything it made.
+func runRun(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("run", "[ID] [-variant V] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID]", stderr)
+	sel := selectionFlags(fs)
+	resultsDir := fs.String("results", os.Getenv("RELAPSE_RESULTS"), "results directory (default <repo>/results, or $RELAPSE_RESULTS)")
+	runID := fs.String("run-id", os.Getenv("RELAPSE_RUN_ID"), "the run's id and directory name (default a UTC timestamp)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	p, err := sel.plan(pos)
+	if err != nil {
+		fmt.Fprintf(stderr, "relapse run: %v\n", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), strings.TrimSuffix(fmt.Sprintf(format, a...), "\n"))
+	}
+	for _, n := range p.NotJudged {
+		logf("not judged: %s", n)
+	}
+	if err := ensureBuilds(ctx, p.Builds(), stderr, logf); err != nil {
+		fmt.Fprintf(stderr, "relapse run: %v\n", err)
+		return exitFail
+	}
+	eng, err := engine.Open(ctx, engine.Options{Results: *resultsDir, RunID: *runID, Logf: logf})
+	if err != nil {
+		fmt.Fprintf(stderr, "relapse run: %v\n", err)
+		return exitFail
+	}
+	code := exitOK
+	for i, it := range p.Items {
+		if ctx.Err() != nil {
+			logf("interrupted: %d of %d runs not started", len(p.Items)-i, len(p.Items))
+			code = exitFail
+			break
+		}
+		if !runItem(ctx, eng, it, i+1, len(p.Items), logf) {
+			code = exitFail
+		}
+	}
+	if err := eng.Close(); err != nil {
+		fmt.Fprintf(stderr, "relapse run: %v\n", err)
+		return exitFail
+	}
+	run, err := results.Load(eng.Dir())
+	if err != nil {
+		fmt.Fprintf(stderr, "relapse run: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprint(stdout, report.Table(run))
+	fmt.Fprintf(stdout, "results: %s\n", eng.Dir())
+	return code
+}
+
+// runItem runs one item, again up to its Attempts when it misses its
+// verdict, and says whether it ended ok.
+func runItem(ctx context.Context, eng *engine.Engine, it engine.Item, n, of int, logf func(string, ...any)) bool {
+	attempts := max(it.Variant.Attempts, 1)
+	for a := 1; a <= attempts; a++ {
+		logf("[%d/%d] %s: must %s (%s)", n, of, it.Name(), it.Expect, it.Why)
+		ictx, cancel := context.WithTimeout(ctx, it.Timeout())
+		res, err := eng.Run(ictx, it)
+		cancel()
+		switch {
+		case err != nil:
+			logf("[%d/%d] %s could not run to a verdict: %v", n, of, it.Name(), err)
+		case res.OK:
+			if a > 1 {
+				logf("[%d/%d] %s ok on attempt %d of %d (flaky)", n, of, it.Name(), a, attempts)
+			}
+			return true
+		default:
+			logf("[%d/%d] %s: verdict %s, expected %s", n, of, it.Name(), res.Verdict, it.Expect)
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// ensureBuilds fetches or builds the runtime builds the plan needs and the
+// cache lacks, with scripts/runtimes.sh (its progress goes to stderr).
+func ensureBuilds(ctx context.Context, builds []string, stderr io.Writer, logf func(string, ...any)) error {
+	var missing []string
+	for _, b := range builds {
+		c, err := engine.ParseCell(b)
+		if err != nil {
+			return err
+		}
+		if _, err := runtime.Resolve(c.Runtime, c.Version); err != nil {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	root, err := workload.FindRepoRoot(".")
+	if err != nil {
+		return err
+	}
+	script := filepath.Join(root, "scripts", "runtimes.sh")
+	logf("runtime builds missing from the cache: %s; fetching or building them (bash %s %s)", strings.Join(missing, " "), script, strings.Join(missing, " "))
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, missing...)...)
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building %s: %w (run `bash scripts/runtimes.sh %s` to see why)", strings.Join(missing, " "), err, strings.Join(missing, " "))
+	}
+	logf("runtime builds ready in %s", time.Since(start).Round(time.Second))
+	return nil
+}

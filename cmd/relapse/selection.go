@@ -1,0 +1,65 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/relapse-dev/relapse/harness/engine"
+	"github.com/relapse-dev/relapse/harness/runtime"
+	"github.com/relapse-dev/relapse/scenarios"
+)
+
+// selection is the flags `plan` and `run` share: what to run, on which
+// builds, against which of the user's configurations.
+type selection struct {
+	variant, runtimes, containerdConfig, dockerdConfig *string
+}
+
+func selectionFlags(fs *flag.FlagSet) selection {
+	return selection{
+		variant:          fs.String("variant", "", "only the variant with this exact name"),
+		runtimes:         fs.String("runtimes", "", "a matrix: runtime builds, e.g. 'containerd-1.7.18 dockerd-20.10.5'; every unpinned variant runs once on each build of its runtime"),
+		containerdConfig: fs.String("containerd-config", os.Getenv(runtime.EnvContainerdConfig), "regression mode: judge this containerd config.toml (default $"+runtime.EnvContainerdConfig+")"),
+		dockerdConfig:    fs.String("dockerd-config", os.Getenv(runtime.EnvDockerdConfig), "regression mode: judge this dockerd daemon.json (default $"+runtime.EnvDockerdConfig+")"),
+	}
+}
+
+// plan turns the flags and the optional incident id into the plan; every
+// mistake is one line naming what is wrong and what to write instead.
+func (s selection) plan(pos []string) (engine.Plan, error) {
+	if len(pos) > 1 {
+		return engine.Plan{}, fmt.Errorf("takes at most one incident id, got %d: %q", len(pos), strings.Join(pos, " "))
+	}
+	f := engine.Filter{Variant: *s.variant}
+	if len(pos) == 1 {
+		f.Incident = pos[0]
+	}
+	if strings.TrimSpace(*s.runtimes) != "" {
+		cells, err := engine.ParseCells(*s.runtimes)
+		if err != nil {
+			return engine.Plan{}, fmt.Errorf("-runtimes: %w", err)
+		}
+		f.Runtimes = cells
+	}
+	for _, c := range []struct {
+		path *string
+		what string
+	}{{s.containerdConfig, "containerd config.toml"}, {s.dockerdConfig, "dockerd daemon.json"}} {
+		if *c.path == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*c.path)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			return engine.Plan{}, fmt.Errorf("your %s %s: %v; give the path of the file to judge", c.what, *c.path, err)
+		}
+		*c.path = abs
+	}
+	f.ContainerdConfig, f.DockerdConfig = *s.containerdConfig, *s.dockerdConfig
+	return engine.NewPlan(scenarios.All(), f)
+}
