@@ -33,7 +33,7 @@ export RELAPSE_RESULTS := $(RESULTS)
 export RELAPSE_BUILD_JOBS ?= 2
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all deps relapse runtimes reproduce matrix regression plan test unit e2e list vet bench clean-results
+.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e list vet bench clean-results
 
 all: test
 
@@ -47,6 +47,10 @@ relapse:
 ## runtimes: fetch or build the runtime builds the selected variants pin
 runtimes: deps relapse
 	@builds=$$($(RELAPSE) plan -builds $(SELECT)) && { [ -z "$$builds" ] || bash scripts/runtimes.sh $$builds; }
+
+## cells: the builds of RUNTIMES that the selected variants run on (the nightly's jobs)
+cells: relapse
+	@$(RELAPSE) plan -builds -runtimes '$(RUNTIMES)' $(SELECT)
 
 ## plan: what reproduce (or matrix with RUNTIMES, regression with *_CONFIG) would run
 plan: relapse
