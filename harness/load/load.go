@@ -34,7 +34,7 @@ var ErrIncomplete = errors.New("load: time bound reached before all requests wer
 // Options say what to send, how fast and how much. Total and Timeout are
 // required: a stimulus must be bounded in count and in time.
 type Options struct {
-	// URL is the endpoint, e.g. http://127.0.0.1:8080/upload.php. Its host
+	// URL is the endpoint, e.g. http://127.0.0.1:8080/upload. Its host
 	// must be a loopback address or localhost.
 	URL string
 	// BodySize is the payload size in bytes. With the default content type

@@ -14,7 +14,7 @@ import (
 // loopbackControl), so a name that resolves elsewhere cannot slip through.
 func checkURL(raw string) (*url.URL, error) {
 	if raw == "" {
-		return nil, fmt.Errorf("load: URL is empty; give the workload's loopback URL, e.g. http://127.0.0.1:8080/upload.php")
+		return nil, fmt.Errorf("load: URL is empty; give the workload's loopback URL, e.g. http://127.0.0.1:8080/upload")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

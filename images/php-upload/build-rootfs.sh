@@ -28,8 +28,8 @@ SUITE=bookworm
 # systemd-tmpfiles" without pulling in all of systemd (and cryptsetup, dmsetup).
 PACKAGES=(php8.2-fpm nginx-light systemd-standalone-tmpfiles)
 
-die() { echo "build-php-rootfs: $*" >&2; exit 1; }
-log() { echo "build-php-rootfs: $*" >&2; }
+die() { echo "build-rootfs: $*" >&2; exit 1; }
+log() { echo "build-rootfs: $*" >&2; }
 
 [ $# -eq 1 ] || die "usage: $0 OUT.tar (one argument: where to write the rootfs tar)"
 out=$1
@@ -41,8 +41,8 @@ out_dir=$(dirname -- "$out")
 [ -d "$out_dir" ] || die "directory of OUT does not exist: $out_dir; create it first"
 
 script_path=$(readlink -f -- "${BASH_SOURCE[0]}")
-repo=$(dirname -- "$(dirname -- "$script_path")")
-app="$repo/images/php-upload"
+app=$(dirname -- "$script_path")
+repo=$(dirname -- "$(dirname -- "$app")")
 for f in upload.php php-fpm.conf nginx.conf.template entrypoint.sh; do
   [ -f "$app/$f" ] || die "missing $app/$f: run from a complete relapse checkout"
 done
@@ -50,7 +50,7 @@ done
 # Cache key: this script and every file of the app, by name and content.
 key=$(
   cd "$repo"
-  { sha256sum scripts/build-php-rootfs.sh
+  { sha256sum images/php-upload/build-rootfs.sh
     find images/php-upload -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-16
 )
@@ -119,14 +119,14 @@ root="$work/root"
 unmount_all() {
   local m
   awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
-    umount "$m" 2>/dev/null || umount -l "$m" || echo "build-php-rootfs: could not unmount $m" >&2
+    umount "$m" 2>/dev/null || umount -l "$m" || echo "build-rootfs: could not unmount $m" >&2
   done
 }
 cleanup() {
   local rc=$?
   unmount_all
   if awk -v w="$work/" 'index($2, w) == 1 { f = 1 } END { exit !f }' /proc/mounts; then
-    echo "build-php-rootfs: mounts remain under $work; not removing it" >&2
+    echo "build-rootfs: mounts remain under $work; not removing it" >&2
   else
     rm -rf -- "$work"
   fi
@@ -152,7 +152,7 @@ log "debootstrap done in $(( $(date +%s) - t0 ))s"
   [ -z "$security" ] || echo "deb $security $SUITE-security main"
 } >"$root/etc/apt/sources.list"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-printf '#!/bin/sh\n# build-php-rootfs: no service starts while building\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+printf '#!/bin/sh\n# build-rootfs: no service starts while building\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 0755 "$root/usr/sbin/policy-rc.d"
 
 # No /proc or /sys is mounted for the install: it works without them (only
