@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/results/resultstest"
 )
 
 // svgElem is one element of a decoded SVG with its attributes and text.
@@ -87,21 +88,19 @@ func attrF(t *testing.T, e svgElem, name string) float64 {
 	return v
 }
 
-func sampleByName(t *testing.T, incident, variant string) synthetic {
+func sampleByName(t *testing.T, incident, variant string) resultstest.Variant {
 	t.Helper()
-	for _, s := range sampleRun() {
-		if s.result.Incident == incident && s.result.Variant == variant {
-			return s
-		}
+	s, ok := resultstest.ByName(incident, variant)
+	if !ok {
+		t.Fatalf("no sample %s/%s", incident, variant)
 	}
-	t.Fatalf("no sample %s/%s", incident, variant)
-	return synthetic{}
+	return s
 }
 
 func TestChartBreachDrawsDataFitBudgetAndPhases(t *testing.T) {
 	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
 	title := "containerd-huge-log-line/unlimited containerd_rss_bytes: breach"
-	els := decodeSVG(t, Chart(s.series[0], s.result.Evaluations, title))
+	els := decodeSVG(t, Chart(s.Series[0], s.Result.Evaluations, title))
 	txt := texts(els)
 
 	for _, want := range []string{title, "stimulus", "settle", "slope budget 1 MiB/s", "fit 52 MiB/s", "ceiling 512 MiB", "time (s)", "200 MiB", "800 MiB"} {
@@ -148,7 +147,7 @@ func TestChartBreachDrawsDataFitBudgetAndPhases(t *testing.T) {
 
 func TestChartHoldBudgetRisesAboveFit(t *testing.T) {
 	s := sampleByName(t, "containerd-huge-log-line", "default-limit")
-	els := decodeSVG(t, Chart(s.series[0], s.result.Evaluations, "hold"))
+	els := decodeSVG(t, Chart(s.Series[0], s.Result.Evaluations, "hold"))
 	fits, budgets := byClass(els, "fit"), byClass(els, "budget")
 	if len(fits) != 1 || len(budgets) != 1 {
 		t.Fatalf("%d fit and %d budget lines, want 1 and 1 (the 512 MiB ceiling is off the chart)", len(fits), len(budgets))
@@ -163,7 +162,7 @@ func TestChartHoldBudgetRisesAboveFit(t *testing.T) {
 
 func TestChartPerOpAndResidual(t *testing.T) {
 	s := sampleByName(t, "dockerd-kill-d-state", "fixed")
-	series, evals := s.series[0], s.result.Evaluations
+	series, evals := s.Series[0], s.Result.Evaluations
 
 	byTime := decodeSVG(t, Chart(series, evals, "t"))
 	txt := texts(byTime)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/results"
 )
 
 func TestIndexHasEveryVariantRowAndItsCharts(t *testing.T) {
@@ -52,7 +53,7 @@ func TestIndexHasEveryVariantRowAndItsCharts(t *testing.T) {
 
 func TestHTMLEscapesMaliciousNames(t *testing.T) {
 	evil := `<script>alert("pwned")</script><img src=x onerror=alert(1)>`
-	run := Run{ID: `id"><b>`, Results: []Result{{
+	run := results.Run{ID: `id"><b>`, Results: []results.Result{{
 		Incident: evil, Variant: `v" onmouseover="x`, Runtime: "containerd", Expect: string(curve.Breach), Verdict: string(curve.Hold),
 		Error: "</p><script>bad()</script>", Config: map[string]any{"<k>": "<v>"},
 		Diagnostics: []string{`javascript:alert(1)`}, Charts: []string{evil + "/x/m.svg"},
@@ -75,7 +76,7 @@ func TestHTMLEscapesMaliciousNames(t *testing.T) {
 }
 
 func TestHTMLOfEmptyRun(t *testing.T) {
-	b, err := HTML(Run{ID: "empty"})
+	b, err := HTML(results.Run{ID: "empty"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,35 +5,37 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/relapse-dev/relapse/harness/results"
 )
 
 // family is one OpenMetrics gauge family and how to read it off a result.
 type family struct {
 	name, help string
 	// value returns the sample value and whether the result has one.
-	value func(Result) (float64, bool)
+	value func(results.Result) (float64, bool)
 }
 
 var families = []family{
 	{"relapse_slope", "Measured value of the primary budget (a robust slope in the metric's unit per second or per op, unless the budget is of another kind).",
-		func(r Result) (float64, bool) { return r.Slope, r.Metric != "" }},
+		func(r results.Result) (float64, bool) { return r.Slope, r.Metric != "" }},
 	{"relapse_budget", "Bound of the primary budget, in the same unit as relapse_slope.",
-		func(r Result) (float64, bool) { return r.Budget, r.Metric != "" }},
+		func(r results.Result) (float64, bool) { return r.Budget, r.Metric != "" }},
 	{"relapse_verdict_ok", "1 when the variant gave its expected verdict without error, else 0.",
-		func(r Result) (float64, bool) {
+		func(r results.Result) (float64, bool) {
 			if r.OK {
 				return 1, true
 			}
 			return 0, true
 		}},
 	{"relapse_growth", "Last minus first value of the primary metric, in its unit.",
-		func(r Result) (float64, bool) { return r.Growth, r.Metric != "" }},
+		func(r results.Result) (float64, bool) { return r.Growth, r.Metric != "" }},
 }
 
 // OpenMetrics renders a run as OpenMetrics text (gauges labelled incident,
 // variant, runtime, version, metric; ending "# EOF"), so a node exporter's
 // textfile collector or a Pushgateway can put nightly results on dashboards.
-func OpenMetrics(run Run) []byte {
+func OpenMetrics(run results.Run) []byte {
 	var b bytes.Buffer
 	for _, f := range families {
 		fmt.Fprintf(&b, "# TYPE %s gauge\n# HELP %s %s\n", f.name, f.name, escapeHelp(f.help))

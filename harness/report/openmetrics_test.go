@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/results"
+	"github.com/relapse-dev/relapse/harness/results/resultstest"
 )
 
 // github.com/prometheus/common/expfmt is not in the module graph, so the
@@ -75,13 +77,12 @@ func parseOpenMetrics(t *testing.T, text string) []sample {
 }
 
 func TestOpenMetrics(t *testing.T) {
-	var run Run
-	for _, s := range sampleRun() {
-		r := s.result
-		complete(&r, s.series)
+	var run results.Run
+	for _, s := range resultstest.Sample() {
+		r := s.Result
 		run.Results = append(run.Results, r)
 	}
-	odd := Result{Incident: `we"ird\name`, Variant: "line\nbreak", Runtime: "dockerd", Expect: string(curve.Hold), Verdict: string(curve.Inconclusive), Error: "x"}
+	odd := results.Result{Incident: `we"ird\name`, Variant: "line\nbreak", Runtime: "dockerd", Expect: string(curve.Hold), Verdict: string(curve.Inconclusive), Error: "x"}
 	run.Results = append(run.Results, odd)
 
 	samples := parseOpenMetrics(t, string(OpenMetrics(run)))

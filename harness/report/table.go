@@ -6,12 +6,13 @@ import (
 	"text/tabwriter"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/results"
 )
 
 // Table renders a run's verdicts as plain text for the terminal (what `make
 // reproduce` prints), ending with a line "N passed, M failed" alone on its
 // line so scripts and people find the outcome in the same place.
-func Table(run Run) string {
+func Table(run results.Run) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "relapse run %s\n", run.ID)
 	if len(run.Results) > 0 {
@@ -33,9 +34,9 @@ func Table(run Run) string {
 					op = "> "
 				}
 				primary = r.Metric + " " + kind
-				measured = Quantity(r.Slope, r.SlopeUnit)
-				budget = op + Quantity(r.Budget, r.SlopeUnit)
-				growth = Quantity(r.Growth, r.Units[r.Metric])
+				measured = results.Quantity(r.Slope, r.SlopeUnit)
+				budget = op + results.Quantity(r.Budget, r.SlopeUnit)
+				growth = results.Quantity(r.Growth, r.Units[r.Metric])
 			}
 			after := "-"
 			if r.VerdictAfterS > 0 {
@@ -46,7 +47,7 @@ func Table(run Run) string {
 			}
 			rt := strings.TrimSpace(r.Runtime + " " + r.Version)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-				oneLine(r.Incident), oneLine(VariantDirName(r.Variant, r.Cell)), oneLine(rt), r.Expect, r.Verdict, ok, primary, measured, budget, growth, after)
+				oneLine(r.Incident), oneLine(results.VariantDirName(r.Variant, r.Cell)), oneLine(rt), r.Expect, r.Verdict, ok, primary, measured, budget, growth, after)
 		}
 		_ = tw.Flush() // writes to a strings.Builder, which does not fail
 		for _, r := range run.Results {
@@ -63,9 +64,4 @@ func Table(run Run) string {
 // countsLine is the overall outcome, worded exactly "2 passed, 0 failed".
 func countsLine(passed, failed int) string {
 	return fmt.Sprintf("%d passed, %d failed", passed, failed)
-}
-
-// oneLine keeps a table cell on one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

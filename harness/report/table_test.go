@@ -5,14 +5,15 @@ import (
 	"testing"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/results"
+	"github.com/relapse-dev/relapse/harness/results/resultstest"
 )
 
 func TestTable(t *testing.T) {
-	var run Run
+	var run results.Run
 	run.ID = "r1"
-	for _, s := range sampleRun()[:2] {
-		r := s.result
-		complete(&r, s.series)
+	for _, s := range resultstest.Sample()[:2] {
+		r := s.Result
 		run.Results = append(run.Results, r)
 	}
 	out := Table(run)
@@ -31,7 +32,7 @@ func TestTable(t *testing.T) {
 		}
 	}
 
-	run.Results = append(run.Results, Result{Incident: "x", Variant: "y", Expect: string(curve.Hold), Verdict: string(curve.Inconclusive), Error: "dockerd did not start:\nsee log"})
+	run.Results = append(run.Results, results.Result{Incident: "x", Variant: "y", Expect: string(curve.Hold), Verdict: string(curve.Inconclusive), Error: "dockerd did not start:\nsee log"})
 	out = Table(run)
 	if !strings.Contains(out, "\n2 passed, 1 failed\n") || !strings.Contains(out, "FAILED") || !strings.Contains(out, "x/y: error: dockerd did not start: see log") {
 		t.Errorf("failed result not shown:\n%s", out)

@@ -3,6 +3,8 @@ package report
 import (
 	"math"
 	"strconv"
+
+	"github.com/relapse-dev/relapse/harness/results"
 )
 
 // tick is one labelled axis position.
@@ -35,10 +37,8 @@ func niceStep(span float64, n int) float64 {
 // ticks inside it, in the unit's scale (MiB steps for bytes, k for large
 // counts) so labels read "200 MiB" rather than "209715200".
 func axisTicks(lo, hi float64, n int, unit string) (float64, float64, []tick) {
-	base, _ := splitUnit(unit)
-	bytes := isBytes(base)
-	sc := pickScale(math.Max(math.Abs(lo), math.Abs(hi)), bytes)
-	slo, shi := lo/sc.div, hi/sc.div
+	sc := results.ScaleOf(math.Max(math.Abs(lo), math.Abs(hi)), unit)
+	slo, shi := lo/sc.Div, hi/sc.Div
 	if shi <= slo {
 		shi = slo + 1
 	}
@@ -59,13 +59,7 @@ func axisTicks(lo, hi float64, n int, unit string) (float64, float64, []tick) {
 		if label == "-0" {
 			label = "0"
 		}
-		switch {
-		case bytes:
-			label += " " + sc.suffix
-		default:
-			label += sc.suffix
-		}
-		ts = append(ts, tick{v: v * sc.div, label: label})
+		ts = append(ts, tick{v: v * sc.Div, label: sc.Label(label)})
 	}
-	return start * sc.div, end * sc.div, ts
+	return start * sc.Div, end * sc.Div, ts
 }

@@ -1,4 +1,4 @@
-package report
+package results_test
 
 import (
 	"encoding/json"
@@ -6,14 +6,35 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/judge"
+	"github.com/relapse-dev/relapse/harness/report"
+	"github.com/relapse-dev/relapse/harness/results"
+	"github.com/relapse-dev/relapse/harness/results/resultstest"
 	"github.com/relapse-dev/relapse/harness/runtime"
 )
+
+// writeSample records the sample run with the real renderer, so the
+// chart paths Add records can be checked against the files.
+func writeSample(t *testing.T, resultsDir string) *results.Store {
+	t.Helper()
+	return resultstest.WriteSample(t, resultsDir, report.Renderer{})
+}
+
+func sampleByName(t *testing.T, incident, variant string) resultstest.Variant {
+	t.Helper()
+	s, ok := resultstest.ByName(incident, variant)
+	if !ok {
+		t.Fatalf("no sample %s/%s", incident, variant)
+	}
+	return s
+}
 
 // TestSummarySchema checks every key of the result contract other tools
 // read, with its JSON type, by decoding summary.json into plain maps.
@@ -22,7 +43,7 @@ func TestSummarySchema(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(w.Dir(), SummaryFile))
+	b, err := os.ReadFile(filepath.Join(w.Dir(), results.SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,12 +101,12 @@ func TestSummarySchema(t *testing.T) {
 		t.Errorf("cgroup_version %v", v)
 	}
 
-	results := doc["results"].([]any)
-	if len(results) != 3 {
-		t.Fatalf("%d results, want 3", len(results))
+	rs := doc["results"].([]any)
+	if len(rs) != 3 {
+		t.Fatalf("%d results, want 3", len(rs))
 	}
 	var order []string
-	for _, r := range results {
+	for _, r := range rs {
 		m := r.(map[string]any)
 		where := m["incident"].(string) + "/" + m["variant"].(string)
 		order = append(order, where)
@@ -121,7 +142,7 @@ func TestSummarySchema(t *testing.T) {
 	}
 
 	// The example of the contract, checked by value on the breach variant.
-	br := results[1].(map[string]any)
+	br := rs[1].(map[string]any)
 	check("breach", br, "config", object)
 	check("breach", br, "guard", object)
 	if br["runtime"] != "containerd" || br["version"] != "1.6.20" || br["expect"] != "breach" || br["verdict"] != "breach" || br["ok"] != true ||
@@ -134,7 +155,7 @@ func TestSummarySchema(t *testing.T) {
 	if d := br["diagnostics"].([]any); len(d) != 1 || d[0] != "containerd-huge-log-line/unlimited/goroutines.txt" {
 		t.Errorf("diagnostics %v, want one path relative to the run dir", d)
 	}
-	kill := results[2].(map[string]any)
+	kill := rs[2].(map[string]any)
 	check("kill", kill, "extras", object)
 	if kill["charts"].([]any)[1] != "dockerd-kill-d-state/fixed/dockerd_goroutines-per-op.svg" {
 		t.Errorf("per-op chart missing: %v", kill["charts"])
@@ -145,7 +166,7 @@ func TestSummarySchema(t *testing.T) {
 // again: the reason the raw series is kept.
 func TestSeriesJSONRecomputesVerdict(t *testing.T) {
 	w := writeSample(t, t.TempDir())
-	run, err := Load(w.Dir())
+	run, err := results.Load(w.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +174,7 @@ func TestSeriesJSONRecomputesVerdict(t *testing.T) {
 		var series []curve.Series
 		var budgets []curve.Budget
 		for _, f := range r.SeriesFiles {
-			s, err := LoadSeries(filepath.Join(w.Dir(), strings.TrimSuffix(f, ".csv")+".json"))
+			s, err := results.LoadSeries(filepath.Join(w.Dir(), strings.TrimSuffix(f, ".csv")+".json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,7 +183,7 @@ func TestSeriesJSONRecomputesVerdict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pts, err := ReadCSV(csvFile)
+			pts, err := results.ReadCSV(csvFile)
 			csvFile.Close()
 			if err != nil {
 				t.Fatal(err)
@@ -188,7 +209,7 @@ func TestLatestPointsAtNewestRun(t *testing.T) {
 	root := t.TempDir()
 	var ids []string
 	for i := 0; i < 2; i++ {
-		w, err := NewWriter(root, "")
+		w, err := results.Open(root, "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,17 +224,17 @@ func TestLatestPointsAtNewestRun(t *testing.T) {
 	if ids[0] == ids[1] {
 		t.Fatalf("two runs got the same id %s", ids[0])
 	}
-	if _, err := time.Parse(runIDTimeLayout, strings.SplitN(ids[0], "-", 2)[0]); err != nil {
+	if _, err := time.Parse("20060102T150405Z", strings.SplitN(ids[0], "-", 2)[0]); err != nil {
 		t.Errorf("default run id %q is not a UTC timestamp: %v", ids[0], err)
 	}
-	target, err := os.Readlink(filepath.Join(root, LatestLink))
+	target, err := os.Readlink(filepath.Join(root, results.LatestLink))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if target != ids[1] {
 		t.Errorf("latest -> %q, want the relative name %q", target, ids[1])
 	}
-	run, err := Load(filepath.Join(root, LatestLink))
+	run, err := results.Load(filepath.Join(root, results.LatestLink))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,10 +248,10 @@ func TestLatestPointsAtNewestRun(t *testing.T) {
 
 func TestLatestThatIsADirectoryIsAnError(t *testing.T) {
 	root := t.TempDir()
-	if err := os.Mkdir(filepath.Join(root, LatestLink), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(root, results.LatestLink), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w, err := NewWriter(root, "r1")
+	w, err := results.Open(root, "r1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,13 +260,13 @@ func TestLatestThatIsADirectoryIsAnError(t *testing.T) {
 	}
 }
 
-func TestNewWriterRunIDs(t *testing.T) {
+func TestOpenRunIDs(t *testing.T) {
 	root := t.TempDir()
 	// An explicit id may reuse a directory made beforehand (JUnit output)...
 	if err := os.MkdirAll(filepath.Join(root, "ci-42"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w, err := NewWriter(root, "ci-42")
+	w, err := results.Open(root, "ci-42", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,43 +274,44 @@ func TestNewWriterRunIDs(t *testing.T) {
 		t.Errorf("dir %s", w.Dir())
 	}
 	// ...but not one holding another run's summary.
-	if _, err := NewWriter(root, "ci-42"); err == nil || !strings.Contains(err.Error(), "already has") {
+	if _, err := results.Open(root, "ci-42", nil); err == nil || !strings.Contains(err.Error(), "already has") {
 		t.Errorf("second writer on ci-42: %v", err)
 	}
-	for _, bad := range []string{"a/b", "..", LatestLink} {
-		if _, err := NewWriter(root, bad); err == nil {
+	for _, bad := range []string{"a/b", "..", results.LatestLink} {
+		if _, err := results.Open(root, bad, nil); err == nil {
 			t.Errorf("run id %q accepted", bad)
 		}
 	}
-	if _, err := NewWriter("", ""); err == nil {
+	if _, err := results.Open("", "", nil); err == nil {
 		t.Errorf("empty results dir accepted")
 	}
 }
 
 func TestAddValidatesAndReplaces(t *testing.T) {
-	w, err := NewWriter(t.TempDir(), "r")
+	w, err := results.Open(t.TempDir(), "r", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
 
-	bad := s.result
+	bad := s.Result
 	bad.Expect = "pass"
-	if err := w.Add(bad, s.series); err == nil || !strings.Contains(err.Error(), "expect") {
+	if err := w.Add(bad, s.Series); err == nil || !strings.Contains(err.Error(), "expect") {
 		t.Errorf("bad expect: %v", err)
 	}
-	bad = s.result
+	bad = s.Result
 	bad.Incident = "../escape"
-	if err := w.Add(bad, s.series); err == nil {
+	if err := w.Add(bad, s.Series); err == nil {
 		t.Errorf("incident with a path separator accepted")
 	}
-	dup := []curve.Series{s.series[0], s.series[0]}
-	if err := w.Add(s.result, dup); err == nil || !strings.Contains(err.Error(), "twice") {
+	dup := []curve.Series{s.Series[0], s.Series[0]}
+	if err := w.Add(s.Result, dup); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("duplicate series: %v", err)
 	}
 
 	// A failed attempt, then a retry that passes: the retry replaces it.
-	failed := Result{Incident: s.result.Incident, Variant: s.result.Variant, Runtime: string(runtime.Containerd), Expect: string(curve.Breach), Error: "sandbox did not start"}
+	failed := results.Result{Incident: s.Result.Incident, Variant: s.Result.Variant, Runtime: string(runtime.Containerd),
+		Expect: string(curve.Breach), Verdict: string(curve.Inconclusive), Error: "sandbox did not start"}
 	if err := w.Add(failed, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -297,51 +319,52 @@ func TestAddValidatesAndReplaces(t *testing.T) {
 	if len(got) != 1 || got[0].OK || got[0].Verdict != string(curve.Inconclusive) || got[0].Diagnostics == nil || got[0].Evaluations == nil {
 		t.Fatalf("failed result stored as %+v", got)
 	}
-	// OK is the writer's to decide: a claim of ok with a wrong verdict is overruled.
-	retry := s.result
-	retry.OK = false
-	if err := w.Add(retry, s.series); err != nil {
+	retry := s.Result
+	if err := w.Add(retry, s.Series); err != nil {
 		t.Fatal(err)
 	}
 	got = w.Run().Results
 	if len(got) != 1 || !got[0].OK || got[0].Error != "" {
 		t.Fatalf("retry stored as %+v", got)
 	}
-	liar := s.result
-	liar.Verdict, liar.OK = string(curve.Hold), true
-	if err := w.Add(liar, s.series); err != nil {
+	// The store records what the judge decided and never decides again
+	// (judge.Fill overrules a wrong OK; see the judge's tests): a result is
+	// stored as given.
+	given := s.Result
+	given.Verdict, given.OK, given.Metric = string(curve.Hold), false, "made_up"
+	if err := w.Add(given, s.Series); err != nil {
 		t.Fatal(err)
 	}
-	if w.Run().Results[0].OK {
-		t.Errorf("hold on an expected breach stored as ok")
+	if r := w.Run().Results[0]; r.OK || r.Verdict != string(curve.Hold) || r.Metric != "made_up" || r.Series != "" {
+		t.Errorf("stored ok=%v verdict %s metric %q series %q, want the result as given (no series is the made-up metric's)", r.OK, r.Verdict, r.Metric, r.Series)
 	}
 
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Add(s.result, s.series); err == nil {
+	if err := w.Add(s.Result, s.Series); err == nil {
 		t.Errorf("Add after Close accepted")
 	}
 }
 
 func TestAddStoresNonFiniteNumbersWithWarnings(t *testing.T) {
-	w, err := NewWriter(t.TempDir(), "r")
+	w, err := results.Open(t.TempDir(), "r", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
-	r := s.result
+	r := s.Result
 	r.Evaluations = append([]curve.Evaluation(nil), r.Evaluations...)
 	fit := *r.Evaluations[0].Fit
 	fit.Hi = math.Inf(1)
 	r.Evaluations[0].Fit = &fit
 	r.Extras = map[string]float64{"x": math.NaN()}
-	series := []curve.Series{s.series[0]}
+	series := []curve.Series{s.Series[0]}
 	series[0].Points = append(append([]curve.Point(nil), series[0].Points...), curve.Point{T: 99, V: math.NaN()})
 	if err := w.Add(r, series); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Load(w.Dir())
+	got, err := results.Load(w.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,13 +374,13 @@ func TestAddStoresNonFiniteNumbersWithWarnings(t *testing.T) {
 			t.Errorf("warnings lack %q:\n%s", want, warn)
 		}
 	}
-	if s.result.Evaluations[0].Fit.Hi == 0 {
+	if s.Result.Evaluations[0].Fit.Hi == 0 {
 		t.Errorf("sanitizing changed the caller's evaluation")
 	}
 }
 
 func TestVariantDir(t *testing.T) {
-	w, err := NewWriter(t.TempDir(), "r")
+	w, err := results.Open(t.TempDir(), "r", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,19 +398,19 @@ func TestVariantDir(t *testing.T) {
 
 func TestLoadRejectsNonSummary(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Load(dir); err == nil {
+	if _, err := results.Load(dir); err == nil {
 		t.Errorf("missing summary accepted")
 	}
-	if err := os.WriteFile(filepath.Join(dir, SummaryFile), []byte(`{"results": []}`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, results.SummaryFile), []byte(`{"results": []}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "no run id") {
+	if _, err := results.Load(dir); err == nil || !strings.Contains(err.Error(), "no run id") {
 		t.Errorf("summary without id: %v", err)
 	}
 }
 
 func TestConcurrentAdds(t *testing.T) {
-	w, err := NewWriter(t.TempDir(), "r")
+	w, err := results.Open(t.TempDir(), "r", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,9 +418,9 @@ func TestConcurrentAdds(t *testing.T) {
 	errs := make(chan error, 8)
 	for i := 0; i < 8; i++ {
 		go func() {
-			r := s.result
+			r := s.Result
 			r.Variant = "v" + strconv.Itoa(i)
-			errs <- w.Add(r, s.series)
+			errs <- w.Add(r, s.Series)
 		}()
 	}
 	for i := 0; i < 8; i++ {
@@ -408,7 +431,7 @@ func TestConcurrentAdds(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	run, err := Load(w.Dir())
+	run, err := results.Load(w.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,16 +445,16 @@ func TestConcurrentAdds(t *testing.T) {
 // results sort by version (1.7.18 after 1.6.20, before 2.0.14), and an A/B
 // of two cells of the same run pairs them.
 func TestMatrixCellsKeepOneResultEach(t *testing.T) {
-	w, err := NewWriter(t.TempDir(), "m")
+	w, err := results.Open(t.TempDir(), "m", report.Renderer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
 	for i, v := range []string{"2.0.14", "1.7.18", "1.6.20", "1.7.18"} {
-		r := s.result
+		r := s.Result
 		r.Cell, r.Version = "containerd-"+v, v
 		r.Title = fmt.Sprintf("attempt %d", i)
-		if err := w.Add(r, s.series); err != nil {
+		if err := w.Add(r, s.Series); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -443,9 +466,13 @@ func TestMatrixCellsKeepOneResultEach(t *testing.T) {
 	if strings.Join(cells, " ") != "containerd-1.6.20 containerd-1.7.18 containerd-2.0.14" {
 		t.Fatalf("cells stored %v, want one per build in version order", cells)
 	}
-	r, ok := w.Find("containerd-huge-log-line/unlimited@containerd-1.7.18")
-	if !ok || r.Version != "1.7.18" || r.Units == nil {
-		t.Fatalf("Find of a cell: %+v, %v", r, ok)
+	i := slices.IndexFunc(got, func(r results.Result) bool { return r.Name() == "containerd-huge-log-line/unlimited@containerd-1.7.18" })
+	if i < 0 {
+		t.Fatalf("no result of the cell containerd-1.7.18 in %v", cells)
+	}
+	r := got[i]
+	if r.Version != "1.7.18" || r.Units == nil {
+		t.Fatalf("cell stored as %+v", r)
 	}
 	if r.Title != "attempt 3" {
 		t.Errorf("the retried cell kept %q, want the retry (attempt 3) to replace it", r.Title)
@@ -464,7 +491,7 @@ func TestMatrixCellsKeepOneResultEach(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	html, err := os.ReadFile(filepath.Join(w.Dir(), IndexFile))
+	html, err := os.ReadFile(filepath.Join(w.Dir(), report.IndexFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +502,7 @@ func TestMatrixCellsKeepOneResultEach(t *testing.T) {
 	run := w.Run()
 	base, cand := run, run
 	base.Results, cand.Results = got[:1], got[1:2]
-	c := Compare(base, cand)
+	c := judge.Compare(base, cand)
 	if len(c.Pairs) != 1 || c.Pairs[0].Base.Version != "1.6.20" || c.Pairs[0].Candidate.Version != "1.7.18" {
 		t.Errorf("A/B of two cells: %+v", c.Pairs)
 	}

@@ -1,38 +1,9 @@
 package report
 
 import (
-	"math"
 	"strings"
 	"testing"
 )
-
-func TestQuantity(t *testing.T) {
-	for _, c := range []struct {
-		v    float64
-		unit string
-		want string
-	}{
-		{5.4e7, "bytes/s", "51.5 MiB/s"},
-		{1 << 20, "bytes/s", "1 MiB/s"},
-		{1e6, "bytes/s", "977 KiB/s"},
-		{8e8, "bytes", "763 MiB"},
-		{4 << 30, "bytes", "4 GiB"},
-		{512, "bytes", "512 B"},
-		{-3712, "bytes/s", "-3.62 KiB/s"},
-		{0, "bytes", "0 B"},
-		{2, "goroutines/op", "2 goroutines/op"},
-		{0.25, "goroutines/op", "0.25 goroutines/op"},
-		{4096, "fds", "4096 fds"},
-		{123456, "dentries", "123k dentries"},
-		{2.5e6, "", "2.5M"},
-		{0.0001234, "fds/op", "1.23e-04 fds/op"},
-		{math.Inf(1), "bytes", "+Inf"},
-	} {
-		if got := Quantity(c.v, c.unit); got != c.want {
-			t.Errorf("Quantity(%g, %q) = %q, want %q", c.v, c.unit, got, c.want)
-		}
-	}
-}
 
 func TestAxisTicks(t *testing.T) {
 	lo, hi, ts := axisTicks(0, 7.1e8, 5, "bytes")

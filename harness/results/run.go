@@ -1,9 +1,10 @@
-// Package report writes what a relapse run found into results/<run-id>/: a
-// summary.json other tools read (its keys are a contract), the raw series of
-// every variant as CSV and JSON (so a verdict can be recomputed after a
-// fitting change), an SVG chart per series, an index.html a person reads at
-// a glance, an OpenMetrics file for dashboards, and a results/latest symlink.
-package report
+// Package results is the record of a relapse run: the summary.json schema
+// other tools read (its keys are a contract: added, never renamed), its
+// load and store in results/<run-id>/, and the raw series of every variant
+// as CSV and JSON, so a verdict can be recomputed after a fitting change.
+// It records what it is given: verdicts come from package judge, pages and
+// charts from a Renderer (package report).
+package results
 
 import (
 	"time"
@@ -64,12 +65,12 @@ type Result struct {
 	// they are written and compared as JSON text.
 	Expect  string `json:"expect"`
 	Verdict string `json:"verdict"`
-	// OK is Verdict == Expect with no error. Writer.Add sets it, so every
+	// OK is Verdict == Expect with no error. judge.Fill sets it, so every
 	// tool agrees on what passing means.
 	OK bool `json:"ok"`
 
 	// Metric, BudgetKind, Slope, SlopeUnit and Budget describe the primary
-	// budget: the first slope budget, else the first budget (see Primary).
+	// budget: the first slope budget, else the first budget (judge.Primary).
 	// Slope is that budget's measured value: a fitted slope for a slope
 	// budget, else the peak, growth or residual BudgetKind names.
 	Metric     string     `json:"metric"`
@@ -133,30 +134,6 @@ func VariantDirName(variant, cell string) string {
 	return variant + "@" + cell
 }
 
-// SetPrimary fills Metric, BudgetKind, Slope, SlopeUnit and Budget from the
-// primary evaluation (see Primary), the slope's unit from its series, and
-// Growth from that series. Writer.Add does the same for a result whose
-// Metric is empty, so calling it is only needed to read the numbers before
-// the result is added.
-func (r *Result) SetPrimary(evals []curve.Evaluation, series []curve.Series) {
-	p, ok := Primary(evals)
-	if !ok {
-		return
-	}
-	r.Metric = p.Budget.Metric
-	r.BudgetKind = p.Budget.Kind
-	r.Slope = p.Measured
-	r.Budget = p.Budget.Max
-	unit := ""
-	for _, s := range series {
-		if s.Metric == r.Metric {
-			unit = s.Unit
-			r.Growth = s.Growth()
-		}
-	}
-	r.SlopeUnit = p.Budget.Unit(unit)
-}
-
 // Counts returns how many results passed (OK) and how many did not.
 func (r Run) Counts() (passed, failed int) {
 	for _, res := range r.Results {
@@ -167,19 +144,4 @@ func (r Run) Counts() (passed, failed int) {
 		}
 	}
 	return passed, failed
-}
-
-// Primary returns the evaluation a result's headline numbers describe: the
-// first slope budget, else the first budget. Growth rate is what relapse is
-// about, so a slope is the number a reader wants first.
-func Primary(evals []curve.Evaluation) (curve.Evaluation, bool) {
-	for _, e := range evals {
-		if e.Budget.Kind == curve.Slope {
-			return e, true
-		}
-	}
-	if len(evals) > 0 {
-		return evals[0], true
-	}
-	return curve.Evaluation{}, false
 }

@@ -1,0 +1,76 @@
+package resultstest
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/judge"
+	"github.com/relapse-dev/relapse/harness/results"
+	"github.com/relapse-dev/relapse/harness/runtime"
+)
+
+// MiB is a mebibyte, the unit the RSS curves are written in.
+const MiB = 1 << 20
+
+// RSSBudgets are the huge-log-line incident's budgets: 1 MiB/s slope and
+// 16 MiB growth.
+func RSSBudgets() []curve.Budget {
+	return []curve.Budget{
+		{Metric: "containerd_rss_bytes", Kind: curve.Slope, Per: curve.PerSecond, Max: 1 * MiB, Warmup: 1},
+		{Metric: "containerd_rss_bytes", Kind: curve.Growth, Max: 16 * MiB},
+	}
+}
+
+// RSS is a containerd RSS curve: flat at 47 MiB with 0.2 MiB of noise for
+// baseline seconds, then growing by rate bytes per second for 12 s.
+func RSS(seed uint64, baseline, rate float64) curve.Series {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	s := curve.Series{Metric: "containerd_rss_bytes", Unit: "bytes",
+		Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: baseline}, {Name: curve.PhaseSettle, T: baseline + 12}}}
+	for i := 0; float64(i)*0.1 <= baseline+14; i++ {
+		t := float64(i) * 0.1
+		v := 47*MiB + rng.Float64()*0.2*MiB
+		if t >= baseline {
+			v += math.Min(t-baseline, 12) * rate
+		}
+		s.Points = append(s.Points, curve.Point{T: t, Op: math.Max(0, math.Floor(t-baseline)), V: v})
+	}
+	return s
+}
+
+// Measured is one containerd variant to record: its identity and its one
+// series, judged against RSSBudgets.
+type Measured struct {
+	Incident, Variant, Version string
+	Expect                     curve.Verdict
+	Series                     curve.Series
+}
+
+// WriteRun judges and records the variants with a real Store (no
+// renderer) into a fresh results directory and loads the run back, as
+// `relapse ab` does. It returns the run and its directory.
+func WriteRun(t testing.TB, id string, vs ...Measured) (results.Run, string) {
+	t.Helper()
+	s, err := results.Open(t.TempDir(), id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		r := results.Result{Incident: v.Incident, Variant: v.Variant, Runtime: string(runtime.Containerd), Version: v.Version, Expect: string(v.Expect)}
+		series := []curve.Series{v.Series}
+		judge.Fill(&r, judge.Judge(RSSBudgets(), series), series)
+		if err := s.Add(r, series); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	run, err := results.Load(s.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run, s.Dir()
+}
