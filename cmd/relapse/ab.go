@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/relapse-dev/relapse/harness/judge"
 	"github.com/relapse-dev/relapse/harness/report"
+	"github.com/relapse-dev/relapse/harness/results"
 )
 
 // runAB compares a candidate run with a base run (last night's, or the same
@@ -47,7 +49,7 @@ func runAB(args []string, stdout, stderr io.Writer) int {
 	if dir == "" {
 		dir = filepath.Join(candDir, "ab-"+base.ID)
 	}
-	c, err := report.WriteComparison(dir, base, cand, baseDir, candDir)
+	c, err := report.WriteComparison(dir, judge.Compare(base, cand), baseDir, candDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "relapse ab: %v\n", err)
 		return exitFail
@@ -65,7 +67,7 @@ func runAB(args []string, stdout, stderr io.Writer) int {
 }
 
 // onlyVersion keeps the results of one runtime version; "" keeps all.
-func onlyVersion(run report.Run, version string) (report.Run, error) {
+func onlyVersion(run results.Run, version string) (results.Run, error) {
 	if version == "" {
 		return run, nil
 	}

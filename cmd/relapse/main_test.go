@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/judge"
 	"github.com/relapse-dev/relapse/harness/report"
+	"github.com/relapse-dev/relapse/harness/results"
 	"github.com/relapse-dev/relapse/scenarios"
 )
 
@@ -32,7 +34,8 @@ func wantCode(t *testing.T, args []string, want int) (string, string) {
 
 const mib = 1 << 20
 
-// writeRun writes a one-variant run with report.Writer: containerd RSS
+// writeRun records a one-variant run as the engine does (judge, then a
+// rendering results.Store): containerd RSS
 // growing by rate bytes/s against a 1 MiB/s budget the variant must hold.
 func writeRun(t *testing.T, id, version string, rate float64) string {
 	t.Helper()
@@ -47,12 +50,13 @@ func writeRun(t *testing.T, id, version string, rate float64) string {
 		s.Points = append(s.Points, curve.Point{T: t, Op: math.Floor(t), V: v})
 	}
 	budgets := []curve.Budget{{Metric: s.Metric, Kind: curve.Slope, Per: curve.PerSecond, Max: 1 * mib, Warmup: 1}}
-	w, err := report.NewWriter(t.TempDir(), id)
+	w, err := results.Open(t.TempDir(), id, report.Renderer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := report.Result{Incident: "containerd-huge-log-line", Variant: "default", Runtime: "containerd", Version: version,
-		Expect: string(curve.Hold), Evaluations: curve.EvaluateAll(budgets, []curve.Series{s}, true)}
+	r := results.Result{Incident: "containerd-huge-log-line", Variant: "default", Runtime: "containerd", Version: version,
+		Expect: string(curve.Hold)}
+	judge.Fill(&r, judge.Judge(budgets, []curve.Series{s}), []curve.Series{s})
 	if err := w.Add(r, []curve.Series{s}); err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +191,7 @@ func TestTable(t *testing.T) {
 	}
 
 	// No results at all is a failure, and says so.
-	w, err := report.NewWriter(t.TempDir(), "empty")
+	w, err := results.Open(t.TempDir(), "empty", report.Renderer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,11 +213,11 @@ func TestTable(t *testing.T) {
 		t.Errorf("stderr %q", errs)
 	}
 	corrupt := t.TempDir()
-	if err := os.WriteFile(filepath.Join(corrupt, report.SummaryFile), []byte(`{"id": "x", "results": [`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(corrupt, results.SummaryFile), []byte(`{"id": "x", "results": [`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, errs = wantCode(t, []string{"table", corrupt}, exitUsage)
-	if !strings.Contains(errs, "corrupt") || !strings.Contains(errs, report.SummaryFile) {
+	if !strings.Contains(errs, "corrupt") || !strings.Contains(errs, results.SummaryFile) {
 		t.Errorf("stderr %q", errs)
 	}
 	_, errs = wantCode(t, []string{"table"}, exitUsage)
@@ -276,7 +280,7 @@ func TestAB(t *testing.T) {
 
 func TestABNothingInCommonFails(t *testing.T) {
 	base := writeRun(t, "base", "1.7.17", 0)
-	w, err := report.NewWriter(t.TempDir(), "other")
+	w, err := results.Open(t.TempDir(), "other", report.Renderer{})
 	if err != nil {
 		t.Fatal(err)
 	}
