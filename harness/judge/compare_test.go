@@ -14,19 +14,6 @@ import (
 	"github.com/relapse-dev/relapse/harness/runtime"
 )
 
-// measured is one variant for resultstest.WriteRun.
-func measured(incident, variant, version string, expect curve.Verdict, s curve.Series) resultstest.Measured {
-	return resultstest.Measured{Incident: incident, Variant: variant, Version: version, Expect: expect, Series: s}
-}
-
-func onlyPair(t *testing.T, c judge.Comparison) judge.Pair {
-	t.Helper()
-	if len(c.Pairs) != 1 {
-		t.Fatalf("got %d pairs, want 1: %+v", len(c.Pairs), c.Pairs)
-	}
-	return c.Pairs[0]
-}
-
 func evalOf(t *testing.T, p judge.Pair, kind curve.Kind) judge.EvalDelta {
 	t.Helper()
 	for _, e := range p.Evals {
@@ -39,11 +26,11 @@ func evalOf(t *testing.T, p judge.Pair, kind curve.Kind) judge.EvalDelta {
 }
 
 func TestCompareHoldThatBreachesRegresses(t *testing.T) {
-	base, _ := resultstest.WriteRun(t, "base", measured("containerd-huge-log-line", "default", "1.7.17", curve.Hold, resultstest.RSS(1, 2, 0)))
-	cand, _ := resultstest.WriteRun(t, "cand", measured("containerd-huge-log-line", "default", "1.7.18", curve.Hold, resultstest.RSS(2, 3, 52*resultstest.MiB)))
+	base, _ := resultstest.WriteRun(t, "base", resultstest.Measure("containerd-huge-log-line", "default", "1.7.17", curve.Hold, resultstest.RSS(1, 2, 0)))
+	cand, _ := resultstest.WriteRun(t, "cand", resultstest.Measure("containerd-huge-log-line", "default", "1.7.18", curve.Hold, resultstest.RSS(2, 3, 52*resultstest.MiB)))
 
 	c := judge.Compare(base, cand)
-	p := onlyPair(t, c)
+	p := resultstest.OnlyPair(t, c)
 	if !p.Regressed || c.Regressions != 1 {
 		t.Fatalf("regressed=%v regressions=%d, want a regression: %+v", p.Regressed, c.Regressions, p)
 	}
@@ -81,7 +68,7 @@ func TestCompareHoldThatBreachesRegresses(t *testing.T) {
 
 	// The reverse direction is a fix, not a regression.
 	back := judge.Compare(cand, base)
-	if p := onlyPair(t, back); p.Regressed || back.Regressions != 0 || p.Change != "breached on 1.7.18, holds on 1.7.17" {
+	if p := resultstest.OnlyPair(t, back); p.Regressed || back.Regressions != 0 || p.Change != "breached on 1.7.18, holds on 1.7.17" {
 		t.Errorf("reverse comparison: regressed=%v change %q", p.Regressed, p.Change)
 	}
 }
@@ -98,10 +85,10 @@ func TestCompareSlopeThatGrewRegressesOnlyWhenItMatters(t *testing.T) {
 		{"same slope", 0.7 * resultstest.MiB, 0.7 * resultstest.MiB, false, "holds on both (1.7.17, 1.7.18)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base, _ := resultstest.WriteRun(t, "base", measured("i", "fixed", "1.7.17", curve.Hold, resultstest.RSS(3, 2, tc.base)))
-			cand, _ := resultstest.WriteRun(t, "cand", measured("i", "fixed", "1.7.18", curve.Hold, resultstest.RSS(4, 2, tc.cand)))
+			base, _ := resultstest.WriteRun(t, "base", resultstest.Measure("i", "fixed", "1.7.17", curve.Hold, resultstest.RSS(3, 2, tc.base)))
+			cand, _ := resultstest.WriteRun(t, "cand", resultstest.Measure("i", "fixed", "1.7.18", curve.Hold, resultstest.RSS(4, 2, tc.cand)))
 			c := judge.Compare(base, cand)
-			p := onlyPair(t, c)
+			p := resultstest.OnlyPair(t, c)
 			slope := evalOf(t, p, curve.Slope)
 			if slope.Base.Verdict != curve.Hold || slope.Candidate.Verdict != curve.Hold {
 				t.Fatalf("test data must hold on both: %+v %+v", *slope.Base, *slope.Candidate)
@@ -123,19 +110,19 @@ func TestCompareSlopeThatGrewRegressesOnlyWhenItMatters(t *testing.T) {
 func TestCompareVulnerableVariant(t *testing.T) {
 	// A variant that must breach: a faster breach is no regression (its
 	// slope is past every budget on both), but no longer reproducing is.
-	base, _ := resultstest.WriteRun(t, "base", measured("i", "unlimited", "1.7.17", curve.Breach, resultstest.RSS(5, 2, 30*resultstest.MiB)))
-	faster, _ := resultstest.WriteRun(t, "faster", measured("i", "unlimited", "1.7.18", curve.Breach, resultstest.RSS(6, 2, 60*resultstest.MiB)))
+	base, _ := resultstest.WriteRun(t, "base", resultstest.Measure("i", "unlimited", "1.7.17", curve.Breach, resultstest.RSS(5, 2, 30*resultstest.MiB)))
+	faster, _ := resultstest.WriteRun(t, "faster", resultstest.Measure("i", "unlimited", "1.7.18", curve.Breach, resultstest.RSS(6, 2, 60*resultstest.MiB)))
 	c := judge.Compare(base, faster)
-	if p := onlyPair(t, c); p.Regressed || c.Regressions != 0 {
+	if p := resultstest.OnlyPair(t, c); p.Regressed || c.Regressions != 0 {
 		t.Errorf("faster breach of a vulnerable variant counted as a regression: %+v", p)
 	}
-	if s := evalOf(t, onlyPair(t, c), curve.Slope); !s.Grew {
+	if s := evalOf(t, resultstest.OnlyPair(t, c), curve.Slope); !s.Grew {
 		t.Errorf("the slope did grow and the delta should say so: %+v", s)
 	}
 
-	flat, _ := resultstest.WriteRun(t, "flat", measured("i", "unlimited", "1.7.18", curve.Breach, resultstest.RSS(7, 2, 0)))
+	flat, _ := resultstest.WriteRun(t, "flat", resultstest.Measure("i", "unlimited", "1.7.18", curve.Breach, resultstest.RSS(7, 2, 0)))
 	c = judge.Compare(base, flat)
-	p := onlyPair(t, c)
+	p := resultstest.OnlyPair(t, c)
 	if !p.Regressed || c.Regressions != 1 {
 		t.Fatalf("a vulnerable variant that stopped reproducing must regress: %+v", p)
 	}
@@ -149,14 +136,14 @@ func TestCompareVulnerableVariant(t *testing.T) {
 // regression (both sides are "ok" against their own expectation); going
 // forward to the fix is not.
 func TestCompareBackToAVersionBeforeTheFixRegresses(t *testing.T) {
-	fixed, _ := resultstest.WriteRun(t, "fixed", measured("i", "dstate", "20.10.24", curve.Hold, resultstest.RSS(8, 2, 0)))
-	before, _ := resultstest.WriteRun(t, "before", measured("i", "dstate", "20.10.5", curve.Breach, resultstest.RSS(9, 2, 30*resultstest.MiB)))
+	fixed, _ := resultstest.WriteRun(t, "fixed", resultstest.Measure("i", "dstate", "20.10.24", curve.Hold, resultstest.RSS(8, 2, 0)))
+	before, _ := resultstest.WriteRun(t, "before", resultstest.Measure("i", "dstate", "20.10.5", curve.Breach, resultstest.RSS(9, 2, 30*resultstest.MiB)))
 	c := judge.Compare(fixed, before)
-	if p := onlyPair(t, c); !p.Regressed || c.Regressions != 1 || p.Change != "held on 20.10.24, breaches on 20.10.5" {
+	if p := resultstest.OnlyPair(t, c); !p.Regressed || c.Regressions != 1 || p.Change != "held on 20.10.24, breaches on 20.10.5" {
 		t.Errorf("fixed -> before the fix: regressed %v (%d), change %q; want a regression", p.Regressed, c.Regressions, p.Change)
 	}
 	c = judge.Compare(before, fixed)
-	if p := onlyPair(t, c); p.Regressed || c.Regressions != 0 || p.Change != "breached on 20.10.5, holds on 20.10.24" {
+	if p := resultstest.OnlyPair(t, c); p.Regressed || c.Regressions != 0 || p.Change != "breached on 20.10.5, holds on 20.10.24" {
 		t.Errorf("before the fix -> fixed: regressed %v (%d), change %q; want the fix shown, no regression", p.Regressed, c.Regressions, p.Change)
 	}
 }

@@ -14,22 +14,9 @@ import (
 	"github.com/relapse-dev/relapse/harness/results/resultstest"
 )
 
-// measured is one variant for resultstest.WriteRun.
-func measured(incident, variant, version string, expect curve.Verdict, s curve.Series) resultstest.Measured {
-	return resultstest.Measured{Incident: incident, Variant: variant, Version: version, Expect: expect, Series: s}
-}
-
-func onlyPair(t *testing.T, c judge.Comparison) judge.Pair {
-	t.Helper()
-	if len(c.Pairs) != 1 {
-		t.Fatalf("got %d pairs, want 1: %+v", len(c.Pairs), c.Pairs)
-	}
-	return c.Pairs[0]
-}
-
 func TestWriteComparisonOverlaysBothRuns(t *testing.T) {
-	base, baseDir := resultstest.WriteRun(t, "20261122T010000Z", measured("containerd-huge-log-line", "default", "1.7.17", curve.Hold, resultstest.RSS(8, 2, 0)))
-	cand, candDir := resultstest.WriteRun(t, "20261123T010000Z", measured("containerd-huge-log-line", "default", "1.7.18", curve.Hold, resultstest.RSS(9, 4, 52*resultstest.MiB)))
+	base, baseDir := resultstest.WriteRun(t, "20261122T010000Z", resultstest.Measure("containerd-huge-log-line", "default", "1.7.17", curve.Hold, resultstest.RSS(8, 2, 0)))
+	cand, candDir := resultstest.WriteRun(t, "20261123T010000Z", resultstest.Measure("containerd-huge-log-line", "default", "1.7.18", curve.Hold, resultstest.RSS(9, 4, 52*resultstest.MiB)))
 	out := filepath.Join(t.TempDir(), "ab")
 	c, err := WriteComparison(out, judge.Compare(base, cand), baseDir, candDir)
 	if err != nil {
@@ -112,8 +99,8 @@ func TestWriteComparisonOverlaysBothRuns(t *testing.T) {
 
 func TestWriteComparisonEscapesAndWarns(t *testing.T) {
 	evil := `<script>alert("x")<b>`
-	base, baseDir := resultstest.WriteRun(t, "base", measured(evil, `v" onmouseover="y`, "1.7.17", curve.Hold, resultstest.RSS(10, 2, 0)))
-	cand, candDir := resultstest.WriteRun(t, "cand", measured(evil, `v" onmouseover="y`, "1.7.18", curve.Hold, resultstest.RSS(11, 2, 0)))
+	base, baseDir := resultstest.WriteRun(t, "base", resultstest.Measure(evil, `v" onmouseover="y`, "1.7.17", curve.Hold, resultstest.RSS(10, 2, 0)))
+	cand, candDir := resultstest.WriteRun(t, "cand", resultstest.Measure(evil, `v" onmouseover="y`, "1.7.18", curve.Hold, resultstest.RSS(11, 2, 0)))
 	// A downloaded candidate without its series files still compares.
 	if err := os.RemoveAll(filepath.Join(candDir, evil)); err != nil {
 		t.Fatal(err)
@@ -146,7 +133,7 @@ func TestWriteComparisonEscapesAndWarns(t *testing.T) {
 
 	// With the series present, an odd name makes a safe file name and an
 	// escaped chart.
-	cand2, candDir2 := resultstest.WriteRun(t, "cand2", measured(evil, `v" onmouseover="y`, "1.7.18", curve.Hold, resultstest.RSS(12, 2, 0)))
+	cand2, candDir2 := resultstest.WriteRun(t, "cand2", resultstest.Measure(evil, `v" onmouseover="y`, "1.7.18", curve.Hold, resultstest.RSS(12, 2, 0)))
 	out2 := t.TempDir()
 	if _, err := WriteComparison(out2, judge.Compare(base, cand2), baseDir, candDir2); err != nil {
 		t.Fatal(err)
@@ -196,7 +183,7 @@ func TestWriteComparisonPerOpChart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := onlyPair(t, c); !p.Regressed || p.Change != "held on 20.10.24, breaches on 20.10.5" {
+	if p := resultstest.OnlyPair(t, c); !p.Regressed || p.Change != "held on 20.10.24, breaches on 20.10.5" {
 		t.Errorf("pair %+v: want held on 20.10.24, breaches on 20.10.5", p)
 	}
 	charts, _ := filepath.Glob(filepath.Join(out, compareChartDir, "*-per-op.svg"))
@@ -218,11 +205,11 @@ func TestWriteComparisonSample(t *testing.T) {
 		t.Skip("set RELAPSE_AB_SAMPLE=<dir> to write a sample comparison there")
 	}
 	base, bd := resultstest.WriteRun(t, "20261122T010000Z",
-		measured("containerd-huge-log-line", "default", "1.7.17", curve.Hold, resultstest.RSS(20, 2, 0.1*resultstest.MiB)),
-		measured("containerd-huge-log-line", "unlimited", "1.7.17", curve.Breach, resultstest.RSS(21, 2, 52*resultstest.MiB)))
+		resultstest.Measure("containerd-huge-log-line", "default", "1.7.17", curve.Hold, resultstest.RSS(20, 2, 0.1*resultstest.MiB)),
+		resultstest.Measure("containerd-huge-log-line", "unlimited", "1.7.17", curve.Breach, resultstest.RSS(21, 2, 52*resultstest.MiB)))
 	cand, cd := resultstest.WriteRun(t, "20261123T010000Z",
-		measured("containerd-huge-log-line", "default", "1.7.18", curve.Hold, resultstest.RSS(22, 3, 3*resultstest.MiB)),
-		measured("containerd-huge-log-line", "unlimited", "1.7.18", curve.Breach, resultstest.RSS(23, 3, 50*resultstest.MiB)))
+		resultstest.Measure("containerd-huge-log-line", "default", "1.7.18", curve.Hold, resultstest.RSS(22, 3, 3*resultstest.MiB)),
+		resultstest.Measure("containerd-huge-log-line", "unlimited", "1.7.18", curve.Breach, resultstest.RSS(23, 3, 50*resultstest.MiB)))
 	c, err := WriteComparison(dir, judge.Compare(base, cand), bd, cd)
 	if err != nil {
 		t.Fatal(err)

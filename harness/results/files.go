@@ -19,19 +19,30 @@ const (
 // Load reads a run's summary.json back from its directory (results/<id> or
 // results/latest).
 func Load(dir string) (Run, error) {
-	var r Run
-	path := filepath.Join(dir, SummaryFile)
+	return readJSON(filepath.Join(dir, SummaryFile), "run", func(r Run) string {
+		if r.ID == "" {
+			return "no run id: not a relapse summary"
+		}
+		return ""
+	})
+}
+
+// readJSON decodes the file at path as a T. invalid says why a decoded
+// value is not a T after all (JSON decodes any object into any struct), or
+// "" when it is.
+func readJSON[T any](path, what string, invalid func(T) string) (T, error) {
+	var v T
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return r, fmt.Errorf("results: load run: %w", err)
+		return v, fmt.Errorf("results: load %s: %w", what, err)
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, fmt.Errorf("results: load run %s: %w", path, err)
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, fmt.Errorf("results: load %s %s: %w", what, path, err)
 	}
-	if r.ID == "" {
-		return r, fmt.Errorf("results: load run %s: no run id: not a relapse summary", path)
+	if why := invalid(v); why != "" {
+		return v, fmt.Errorf("results: load %s %s: %s", what, path, why)
 	}
-	return r, nil
+	return v, nil
 }
 
 // WriteJSON writes v indented, atomically (see WriteFile).

@@ -3,10 +3,8 @@ package results
 import (
 	"bufio"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/relapse-dev/relapse/harness/curve"
@@ -74,16 +72,10 @@ func ReadCSV(r io.Reader) ([]curve.Point, error) {
 // phases and unit included, so a verdict can be recomputed with
 // curve.Evaluate after a fitting change.
 func LoadSeries(path string) (curve.Series, error) {
-	var s curve.Series
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return s, fmt.Errorf("load series: %w", err)
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return s, fmt.Errorf("load series %s: %w", path, err)
-	}
-	if s.Metric == "" {
-		return s, fmt.Errorf("load series %s: no metric name: not a series file", path)
-	}
-	return s, nil
+	return readJSON(path, "series", func(s curve.Series) string {
+		if s.Metric == "" {
+			return "no metric name: not a series file"
+		}
+		return ""
+	})
 }

@@ -27,15 +27,6 @@ func writeSample(t *testing.T, resultsDir string) *results.Store {
 	return resultstest.WriteSample(t, resultsDir, report.Renderer{})
 }
 
-func sampleByName(t *testing.T, incident, variant string) resultstest.Variant {
-	t.Helper()
-	s, ok := resultstest.ByName(incident, variant)
-	if !ok {
-		t.Fatalf("no sample %s/%s", incident, variant)
-	}
-	return s
-}
-
 // TestSummarySchema checks every key of the result contract other tools
 // read, with its JSON type, by decoding summary.json into plain maps.
 func TestSummarySchema(t *testing.T) {
@@ -292,7 +283,7 @@ func TestAddValidatesAndReplaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
+	s := resultstest.ByName(t, "containerd-huge-log-line", "unlimited")
 
 	bad := s.Result
 	bad.Expect = "pass"
@@ -352,7 +343,7 @@ func TestAddStoresNonFiniteNumbersWithWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
+	s := resultstest.ByName(t, "containerd-huge-log-line", "unlimited")
 	r := s.Result
 	r.Evaluations = append([]curve.Evaluation(nil), r.Evaluations...)
 	fit := *r.Evaluations[0].Fit
@@ -414,7 +405,7 @@ func TestConcurrentAdds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
+	s := resultstest.ByName(t, "containerd-huge-log-line", "unlimited")
 	errs := make(chan error, 8)
 	for i := 0; i < 8; i++ {
 		go func() {
@@ -449,7 +440,7 @@ func TestMatrixCellsKeepOneResultEach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sampleByName(t, "containerd-huge-log-line", "unlimited")
+	s := resultstest.ByName(t, "containerd-huge-log-line", "unlimited")
 	for i, v := range []string{"2.0.14", "1.7.18", "1.6.20", "1.7.18"} {
 		r := s.Result
 		r.Cell, r.Version = "containerd-"+v, v

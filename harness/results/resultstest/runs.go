@@ -48,6 +48,21 @@ type Measured struct {
 	Series                     curve.Series
 }
 
+// Measure is Measured, spelled as a call for tables of test cases.
+func Measure(incident, variant, version string, expect curve.Verdict, s curve.Series) Measured {
+	return Measured{Incident: incident, Variant: variant, Version: version, Expect: expect, Series: s}
+}
+
+// OnlyPair returns the one pair of a comparison, failing the test when
+// there is not exactly one.
+func OnlyPair(t testing.TB, c judge.Comparison) judge.Pair {
+	t.Helper()
+	if len(c.Pairs) != 1 {
+		t.Fatalf("got %d pairs, want 1: %+v", len(c.Pairs), c.Pairs)
+	}
+	return c.Pairs[0]
+}
+
 // WriteRun judges and records the variants with a real Store (no
 // renderer) into a fresh results directory and loads the run back, as
 // `relapse ab` does. It returns the run and its directory.

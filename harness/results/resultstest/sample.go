@@ -97,15 +97,17 @@ func Sample() []Variant {
 	return out
 }
 
-// ByName returns the sample variant of incident and variant; ok is false
-// when the sample has none.
-func ByName(incident, variant string) (Variant, bool) {
+// ByName returns the sample variant of incident and variant, and fails
+// the test when the sample has none.
+func ByName(t testing.TB, incident, variant string) Variant {
+	t.Helper()
 	for _, v := range Sample() {
 		if v.Result.Incident == incident && v.Result.Variant == variant {
-			return v, true
+			return v
 		}
 	}
-	return Variant{}, false
+	t.Fatalf("no sample %s/%s", incident, variant)
+	return Variant{}
 }
 
 // WriteSample records the Sample run into a new run in resultsDir, with a
