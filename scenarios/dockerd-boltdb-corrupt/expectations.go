@@ -1,0 +1,32 @@
+package dockerdboltdbcorrupt
+
+import "github.com/relapse-dev/relapse/harness/curve"
+
+// expectation is what one corruption does to dockerd 20.10.24's start, as
+// measured (see the package comment).
+type expectation struct {
+	verdict curve.Verdict
+	why     string
+	// attempts is more than one only for a fault whose outcome races
+	// inside the daemon, with the odds in why.
+	attempts int
+}
+
+// expectations is every corruption's measured behaviour, by name. A
+// corruption added to boltcorrupt's Registry needs its entry here before it
+// can be a variant: a verdict is a measurement, never a guess. A function,
+// not a package variable, so no run can alter another's.
+func expectations() map[string]expectation {
+	return map[string]expectation{
+		"truncate": {verdict: curve.Hold, why: "the freelist page is cut off: bbolt panics (\"invalid freelist page: 0, page type is unknown\"), dockerd exits 2 ~1.4 s into the restart at its usual size"},
+		"zero-page": {verdict: curve.Breach, why: "a zeroed leaf reads as a page that sends the cursor back into the bucket: the same endless walk (Cursor.first -> pageNode), 300-440 MB/s; " +
+			"in 1 of 16 runs on the reference machine dockerd died of a \"fatal error: fault\" first instead (cause not found; the zeroed leaf was no different), so the suite allows a second attempt", attempts: 2},
+		"flip-bytes":      {verdict: curve.Hold, why: "bit rot in page headers: libnetwork cannot decode a record (exit 1) or bbolt panics (exit 2) ~1.4 s into the restart, depending on the page layout"},
+		"leaf-count":      {verdict: curve.Hold, why: "a leaf claiming 65535 elements runs the cursor off its page: \"slice bounds out of range\" panic, exit 2 ~1.4 s in"},
+		"bad-freelist":    {verdict: curve.Hold, why: "a freelist claiming ~2^60 free pages: the Go runtime's \"fatal error: out of memory\" at open, exit 2 ~0.4 s in, before RSS grows"},
+		"meta-wrong-root": {verdict: curve.Breach, why: "the store opens cleanly on the wrong tree: dockerd is up ~0.5 s in with every user network silently gone"},
+		"meta-checksums":  {verdict: curve.Hold, why: "both metas fail their checksum: bbolt refuses the file and dockerd exits 1 (\"checksum error\") ~1.4 s in"},
+		"self-cycle":      {verdict: curve.Hold, why: "a branch element pointing at its own page: bbolt's \"assertion failed: write: circular dependency occurred\" panic, exit 2 ~1.4 s in"},
+		"cycle-loop":      {verdict: curve.Breach, why: "the incident: a forward B-tree cycle returns one leaf's endpoints forever; dockerd grows 1.2-1.4 GB/s from ~1 s into its start until the 2 GiB guard (~2.2 s)"},
+	}
+}
