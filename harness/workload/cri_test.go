@@ -63,18 +63,18 @@ func TestCRIRunsHugeline(t *testing.T) {
 	pause, hugeline := buildImage(t, "pause"), buildImage(t, "hugeline")
 	cd := startContainerd(t, pause.Ref)
 	for _, img := range []Image{pause, hugeline} {
-		if err := LoadContainerd(ctx, cd.address, img); err != nil {
+		if err := LoadContainerd(ctx, cd.Address(), img); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	cri, err := DialCRI(ctx, cd.address)
+	cri, err := DialCRI(ctx, cd.Address())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cri.Close()
 
-	logDir := filepath.Join(cd.root, "pods", "huge")
+	logDir := filepath.Join(cd.Root(), "pods", "huge")
 	podID, err := cri.RunPod(ctx, "huge", logDir)
 	if err != nil {
 		t.Fatal(err)

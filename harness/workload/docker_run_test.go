@@ -14,6 +14,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
+
+	"github.com/relapse-dev/relapse/harness/runtime"
 )
 
 // imageEvents lists the daemon's image events (pull, load, tag, ...) since t0.
@@ -51,10 +53,11 @@ func pulls(ms []events.Message) []string {
 }
 
 // apiCalls counts dockerd's debug log lines for API calls whose path
-// contains path.
-func apiCalls(t *testing.T, d *daemon, path string) int {
+// contains path. The sandbox's dockerd always runs with debug on, so every
+// call it served is in LogPath.
+func apiCalls(t *testing.T, d *runtime.DockerdSandbox, path string) int {
 	t.Helper()
-	log, err := os.ReadFile(d.log)
+	log, err := os.ReadFile(d.LogPath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +87,13 @@ func TestRunDocker(t *testing.T) {
 	a, cliA := startDockerd(t)
 	// testcontainers reads these once per process, at its first use.
 	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
-	t.Setenv("DOCKER_HOST", "unix://"+a.address)
+	t.Setenv("DOCKER_HOST", "unix://"+a.Address())
 	if err := LoadDocker(ctx, cliA, pause); err != nil {
 		t.Fatal(err)
 	}
 
 	t0 := time.Now()
-	c, err := RunDocker(ctx, DockerRequest{Host: a.address, Image: pause.Ref, Name: "sleeper", Logf: t.Logf})
+	c, err := RunDocker(ctx, DockerRequest{Host: a.Address(), Image: pause.Ref, Name: "sleeper", Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +108,7 @@ func TestRunDocker(t *testing.T) {
 	}
 
 	// A missing image is refused before testcontainers could try a pull.
-	_, err = RunDocker(ctx, DockerRequest{Host: a.address, Image: ImageRef("not-loaded")})
+	_, err = RunDocker(ctx, DockerRequest{Host: a.Address(), Image: ImageRef("not-loaded")})
 	if err == nil || !strings.Contains(err.Error(), "LoadDocker") {
 		t.Errorf("RunDocker with an image not loaded: %v, want a hint to LoadDocker", err)
 	}
@@ -142,7 +145,7 @@ func TestRunDocker(t *testing.T) {
 	if err := LoadDocker(ctx, cliB, pause); err != nil {
 		t.Fatal(err)
 	}
-	cb, err := RunDocker(ctx, DockerRequest{Host: "unix://" + b.address, Image: pause.Ref, Logf: t.Logf})
+	cb, err := RunDocker(ctx, DockerRequest{Host: "unix://" + b.Address(), Image: pause.Ref, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func TestLoadContainerd(t *testing.T) {
 
 	for _, img := range []Image{pause, hugeline, pause} { // the second pause load re-imports
 		start := time.Now()
-		if err := LoadContainerd(ctx, cd.address, img); err != nil {
+		if err := LoadContainerd(ctx, cd.Address(), img); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("LoadContainerd %s: %v", img.Ref, time.Since(start).Round(time.Millisecond))
@@ -27,11 +27,11 @@ func TestLoadContainerd(t *testing.T) {
 
 	// Unpacked for overlayfs, with the config digest of the archive.
 	start := time.Now()
-	ctr, err := CtrFor(cd.address)
+	ctr, err := CtrFor(cd.Address())
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(ctr, "-a", cd.address, "-n", CRINamespace, "images", "check").CombinedOutput()
+	out, err := exec.Command(ctr, "-a", cd.Address(), "-n", CRINamespace, "images", "check").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ctr images check: %v\n%s", err, out)
 	}
@@ -49,7 +49,7 @@ func TestLoadContainerd(t *testing.T) {
 	}
 	// CRI adds its own reference by image ID (the config digest); nothing
 	// else may appear (ctr names OCI ref.name-only imports import-<date>).
-	out, err = exec.Command(ctr, "-a", cd.address, "-n", CRINamespace, "images", "ls", "-q").CombinedOutput()
+	out, err = exec.Command(ctr, "-a", cd.Address(), "-n", CRINamespace, "images", "ls", "-q").CombinedOutput()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestLoadContainerd(t *testing.T) {
 	}
 
 	// A daemon that is not there is an error naming the address.
-	missing := filepath.Join(cd.root, "nothing.sock")
+	missing := filepath.Join(cd.Root(), "nothing.sock")
 	if err := LoadContainerd(ctx, missing, pause); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("load into missing containerd: %v, want an error naming %s", err, missing)
 	}
@@ -74,20 +74,20 @@ func TestLoadContainerd(t *testing.T) {
 func TestCtrForFindsTheServingDaemon(t *testing.T) {
 	needRoot(t, "containerd", "ctr")
 	cd := startContainerd(t, ImageRef("pause"))
-	exe, err := listenerExe(cd.address)
+	exe, err := listenerExe(cd.Address())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := filepath.EvalSymlinks(cd.cmd.Path)
+	want, _ := filepath.EvalSymlinks(cd.Binary())
 	if exe != want {
-		t.Errorf("listener of %s: %s, want %s", cd.address, exe, want)
+		t.Errorf("listener of %s: %s, want %s", cd.Address(), exe, want)
 	}
-	ctr, err := CtrFor(cd.address)
+	ctr, err := CtrFor(cd.Address())
 	if err != nil || ctr != filepath.Join(filepath.Dir(exe), "ctr") {
 		t.Errorf("CtrFor: %s %v, want the ctr beside %s", ctr, err, exe)
 	}
 	t.Setenv(EnvCtr, "/nonexistent/ctr")
-	if _, err := CtrFor(cd.address); err == nil || !strings.Contains(err.Error(), EnvCtr) {
+	if _, err := CtrFor(cd.Address()); err == nil || !strings.Contains(err.Error(), EnvCtr) {
 		t.Errorf("CtrFor with a bad %s: %v", EnvCtr, err)
 	}
 }
