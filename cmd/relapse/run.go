@@ -61,8 +61,13 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			code = exitFail
 			break
 		}
-		if !runItem(ctx, eng, it, i+1, len(p.Items), logf) {
+		if res, ok := runItem(ctx, eng, it, i+1, len(p.Items), logf); !ok {
 			code = exitFail
+			if it.UserConfig != "" {
+				fmt.Fprintln(stdout, report.RegressionFailure(res, eng.Dir()))
+			} else {
+				fmt.Fprintf(stdout, "%s on %s %s: %s\n", it.Name(), res.Runtime, res.Version, report.Explain(res))
+			}
 		}
 	}
 	if err := eng.Close(); err != nil {
@@ -80,13 +85,14 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 }
 
 // runItem runs one item, again up to its Attempts when it misses its
-// verdict, and says whether it ended ok.
-func runItem(ctx context.Context, eng *engine.Engine, it engine.Item, n, of int, logf func(string, ...any)) bool {
+// verdict, and returns its last result and whether it ended ok.
+func runItem(ctx context.Context, eng *engine.Engine, it engine.Item, n, of int, logf func(string, ...any)) (res results.Result, ok bool) {
 	attempts := max(it.Variant.Attempts, 1)
 	for a := 1; a <= attempts; a++ {
 		logf("[%d/%d] %s: must %s (%s)", n, of, it.Name(), it.Expect, it.Why)
 		ictx, cancel := context.WithTimeout(ctx, it.Timeout())
-		res, err := eng.Run(ictx, it)
+		var err error
+		res, err = eng.Run(ictx, it)
 		cancel()
 		switch {
 		case err != nil:
@@ -95,15 +101,15 @@ func runItem(ctx context.Context, eng *engine.Engine, it engine.Item, n, of int,
 			if a > 1 {
 				logf("[%d/%d] %s ok on attempt %d of %d (flaky)", n, of, it.Name(), a, attempts)
 			}
-			return true
+			return res, true
 		default:
 			logf("[%d/%d] %s: verdict %s, expected %s", n, of, it.Name(), res.Verdict, it.Expect)
 		}
 		if ctx.Err() != nil {
-			return false
+			return res, false
 		}
 	}
-	return false
+	return res, false
 }
 
 // ensureBuilds fetches or builds the runtime builds the plan needs and the

@@ -21,6 +21,7 @@ import (
 
 	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/report"
+	"github.com/relapse-dev/relapse/harness/results"
 	"github.com/relapse-dev/relapse/harness/workload"
 )
 
@@ -268,13 +269,13 @@ var inherited = map[string]bool{
 }
 
 // latest loads the run results/latest points at.
-func latest(t *testing.T, results string) (string, report.Run) {
+func latest(t *testing.T, resultsDir string) (string, results.Run) {
 	t.Helper()
-	dir, err := filepath.EvalSymlinks(filepath.Join(results, report.LatestLink))
+	dir, err := filepath.EvalSymlinks(filepath.Join(resultsDir, results.LatestLink))
 	if err != nil {
 		t.Fatalf("no results/latest: %v", err)
 	}
-	r, err := report.Load(dir)
+	r, err := results.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

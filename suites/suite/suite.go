@@ -17,7 +17,7 @@ import (
 
 	"github.com/relapse-dev/relapse/harness/engine"
 	"github.com/relapse-dev/relapse/harness/incident"
-	"github.com/relapse-dev/relapse/harness/results"
+	"github.com/relapse-dev/relapse/harness/report"
 )
 
 // Specs declares the suite's lifecycle (one engine, opened in BeforeSuite,
@@ -66,9 +66,9 @@ func declare(p engine.Plan) {
 				ginkgo.Fail(fmt.Sprintf("%s could not run to a verdict: %v", it.Name(), err))
 			}
 			if it.UserConfig != "" && res.Verdict != res.Expect {
-				ginkgo.Fail(RegressionFailure(res, eng.Dir()))
+				ginkgo.Fail(report.RegressionFailure(res, eng.Dir()))
 			}
-			gomega.Expect(res.Verdict).To(gomega.Equal(string(it.Expect)), "%s on %s %s: %s", it.Name(), res.Runtime, res.Version, Explain(res))
+			gomega.Expect(res.Verdict).To(gomega.Equal(string(it.Expect)), "%s on %s %s: %s", it.Name(), res.Runtime, res.Version, report.Explain(res))
 		}, ginkgo.SpecTimeout(it.Timeout()), ginkgo.FlakeAttempts(max(it.Variant.Attempts, 1)))
 	}
 }
@@ -79,47 +79,4 @@ func Logf(w io.Writer) func(string, ...any) {
 	return func(format string, args ...any) {
 		fmt.Fprintf(w, strings.TrimSuffix(format, "\n")+"\n", args...)
 	}
-}
-
-// Explain says in one paragraph why a result is what it is: every budget's
-// verdict and what was measured, the error if any, and where the
-// diagnostics are.
-func Explain(res results.Result) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "verdict %s, expected %s", res.Verdict, res.Expect)
-	if res.Error != "" {
-		fmt.Fprintf(&b, "; error: %s", res.Error)
-	}
-	for _, j := range res.Judgements() {
-		fmt.Fprintf(&b, "\n  %s", j)
-	}
-	if len(res.Diagnostics) > 0 {
-		fmt.Fprintf(&b, "\n  diagnostics: %s", strings.Join(res.Diagnostics, ", "))
-	}
-	return b.String()
-}
-
-// RegressionFailure is the message a regression spec fails with: the
-// incident, the user's runtime and configuration, every budget with what
-// was measured, and where the diagnostics are (absolute paths, to open
-// from the terminal).
-func RegressionFailure(res results.Result, runDir string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s came back on your %s %s (config %v): verdict %s, want hold",
-		res.Incident, res.Runtime, res.Version, res.Config["user_config"], res.Verdict)
-	if res.Error != "" {
-		fmt.Fprintf(&b, "\n  error: %s", res.Error)
-	}
-	for _, j := range res.Judgements() {
-		fmt.Fprintf(&b, "\n  %s", j)
-	}
-	if len(res.Diagnostics) == 0 {
-		fmt.Fprintf(&b, "\n  diagnostics: none captured; series and charts in %s", filepath.Join(runDir, res.Name()))
-	} else {
-		fmt.Fprintf(&b, "\n  diagnostics: %s", filepath.Join(runDir, filepath.Dir(res.Diagnostics[0])))
-		for _, d := range res.Diagnostics {
-			fmt.Fprintf(&b, "\n    %s", filepath.Base(d))
-		}
-	}
-	return b.String()
 }
