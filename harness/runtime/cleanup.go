@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/procfs"
+	"github.com/relapse-dev/relapse/harness/wait"
 	"golang.org/x/sys/unix"
 )
 
@@ -316,10 +317,8 @@ func waitGone(ctx context.Context, pids []int, timeout time.Duration) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("still alive %s after SIGKILL (uninterruptible sleep?)", strings.Join(alive, ", "))
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s to die: %w", strings.Join(alive, ", "), ctx.Err())
-		case <-time.After(20 * time.Millisecond):
+		if err := wait.Sleep(ctx, 20*time.Millisecond); err != nil {
+			return fmt.Errorf("waiting for %s to die: %w", strings.Join(alive, ", "), err)
 		}
 	}
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/relapse-dev/relapse/harness/loopback"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
@@ -85,7 +86,7 @@ func NewContainerd(opts ContainerdOptions) (*ContainerdSandbox, error) {
 			return nil, err
 		}
 	}
-	metrics, err := freeLocalAddress()
+	metrics, err := loopback.FreeAddress()
 	if err != nil {
 		return nil, fmt.Errorf("containerd metrics address: %w", err)
 	}
@@ -138,8 +139,15 @@ func (s *ContainerdSandbox) prepare(opts ContainerdOptions, userData []byte) err
 		for _, n := range notes {
 			s.logf("containerd config %s: %s", s.userConfig, n)
 		}
-		if opts.Config != (ContainerdConfig{}) {
-			s.logf("containerd config %s replaces relapse's template: the scenario's %+v is not applied; effective max_container_log_line_size = %d", s.userConfig, opts.Config, eff.MaxContainerLogLineSize)
+		if !opts.Config.IsZero() {
+			cfg, v, err := parseContainerdConfig(out, s.userConfig)
+			if err != nil {
+				return fmt.Errorf("containerd config %s does not read back after relapse rewrote it: %w", s.userConfig, err)
+			}
+			if eff.Knobs, err = containerdKnobs(cfg, v, opts.Config); err != nil {
+				return err
+			}
+			s.logf("containerd config %s replaces relapse's template: the variant's CRI %v and overlay %v are not applied; the file holds %v", s.userConfig, opts.Config.CRI, opts.Config.Overlay, eff.Knobs)
 		}
 		if opts.PauseImage != "" && opts.PauseImage != eff.SandboxImage {
 			s.logf("containerd config %s: sandbox image is %q, not the requested %q", s.userConfig, eff.SandboxImage, opts.PauseImage)
@@ -164,22 +172,15 @@ func (s *ContainerdSandbox) prepare(opts ContainerdOptions, userData []byte) err
 		if s.effective, err = readEffective(cfg, v); err != nil {
 			return fmt.Errorf("relapse's containerd template is broken: %w", err)
 		}
+		if s.effective.Knobs, err = containerdKnobs(cfg, v, opts.Config); err != nil {
+			return err
+		}
 		data = out
 	}
 	if err := os.WriteFile(s.layout.Config, data, 0o644); err != nil {
 		return fmt.Errorf("containerd config: %w", err)
 	}
 	return nil
-}
-
-// freeLocalAddress returns a 127.0.0.1 TCP address nobody listens on now.
-func freeLocalAddress() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := l.Addr().String()
-	return addr, l.Close()
 }
 
 // Kind implements Sandbox.
@@ -218,10 +219,18 @@ func (s *ContainerdSandbox) MetricsAddress() string { return s.metrics }
 // DebugAddress is the debug socket; pprof answers at /debug/pprof/ on it.
 func (s *ContainerdSandbox) DebugAddress() string { return s.layout.Debug }
 
-// MaxContainerLogLineSize is the effective max_container_log_line_size read
-// back from the config in use (containerd's default 16384 when unset), so a
-// report says what really ran; non-positive means unlimited.
-func (s *ContainerdSandbox) MaxContainerLogLineSize() int { return s.effective.MaxContainerLogLineSize }
+// CRISetting is a key of the CRI runtime table (the table ContainerdConfig.CRI
+// merges into; nested keys dotted, e.g. "cni.max_conf_num") as the config in
+// use holds it, read back rather than taken from the variant so that a
+// caller sees what really ran, a user's file included. ok is false when the
+// config leaves the key to containerd's default. Integers come back as int.
+func (s *ContainerdSandbox) CRISetting(key string) (value any, ok bool) {
+	v, ok := lookup(s.effective.CRI, strings.Split(key, ".")...)
+	if !ok {
+		return nil, false
+	}
+	return plainValue(v), true
+}
 
 // SandboxImage is the effective CRI sandbox (pause) image reference; "" when
 // a user's config leaves containerd's built-in default.
@@ -330,15 +339,18 @@ func (s *ContainerdSandbox) String() string {
 }
 
 // Settings is what a report records about the configuration this instance
-// runs with: where the config is, whose it is, and the effective values of
-// the knobs scenarios turn.
+// runs with: where the config is, whose it is, and every key the variant's
+// ContainerdConfig sets with the value read back from the config in use (see
+// containerdKnobs for how keys are named). max_container_log_line_size is
+// always there, containerd's default when unset, because results have
+// always carried it.
 func (s *ContainerdSandbox) Settings() map[string]any {
-	m := map[string]any{
-		"config_path":                 s.layout.Config,
-		"max_container_log_line_size": s.effective.MaxContainerLogLineSize,
-		"sandbox_image":               s.effective.SandboxImage,
-		"metrics_address":             s.metrics,
-	}
+	m := make(map[string]any, len(s.effective.Knobs)+5)
+	maps.Copy(m, s.effective.Knobs)
+	m["config_path"] = s.layout.Config
+	m["max_container_log_line_size"] = s.effective.MaxContainerLogLineSize
+	m["sandbox_image"] = s.effective.SandboxImage
+	m["metrics_address"] = s.metrics
 	if s.userConfig != "" {
 		m["user_config"] = s.userConfig
 	}

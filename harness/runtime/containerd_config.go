@@ -94,15 +94,16 @@ type ContainerdRender struct {
 	PauseImage string
 	// Debug sets the log level to debug instead of info.
 	Debug bool
-	// Config holds the scenario's knobs.
+	// Config is the variant's overlays, merged over the template.
 	Config ContainerdConfig
 }
 
 // RenderContainerdConfig renders the config.toml relapse gives a private
 // containerd: everything below Root, the CRI plugin set up for this machine
 // (restricted oom_score_adj, empty CNI dirs, overlayfs, runc with its state
-// below Root), and max_container_log_line_size only when the scenario sets
-// it, so that 0 really means containerd's own default.
+// below Root), then the variant's overlays merged over it (see
+// applyContainerdConfig). A setting no overlay names is left out, so
+// containerd's own default applies.
 func RenderContainerdConfig(r ContainerdRender) ([]byte, error) {
 	if r.ConfigVersion != 2 && r.ConfigVersion != 3 {
 		return nil, fmt.Errorf("containerd config: version %d not supported (2 for containerd 1.x, 3 for 2.x)", r.ConfigVersion)
@@ -124,8 +125,7 @@ func RenderContainerdConfig(r ContainerdRender) ([]byte, error) {
 		containerdLayout
 		Metrics, Level, Pause string
 		Disabled              []string
-		LogLineSize           int
-	}{newContainerdLayout(r.Root), r.MetricsAddress, level, r.PauseImage, disabledContainerdPlugins, r.Config.MaxContainerLogLineSize}
+	}{newContainerdLayout(r.Root), r.MetricsAddress, level, r.PauseImage, disabledContainerdPlugins}
 	tmpl := containerdV2Template
 	if r.ConfigVersion == 3 {
 		tmpl = containerdV3Template
@@ -134,7 +134,19 @@ func RenderContainerdConfig(r ContainerdRender) ([]byte, error) {
 	if err := tmpl.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("containerd config: %w", err)
 	}
-	return b.Bytes(), nil
+	cfg, version, err := parseContainerdConfig(b.Bytes(), "template")
+	if err != nil {
+		return nil, fmt.Errorf("relapse's containerd template is broken: %w", err)
+	}
+	if err := applyContainerdConfig(cfg, version, data.containerdLayout, r.Config); err != nil {
+		return nil, fmt.Errorf("containerd config: %w", err)
+	}
+	out, err := toml.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("containerd config: encode: %w", err)
+	}
+	header := fmt.Sprintf("# Rendered by relapse for a private containerd instance; every path is below\n# %s. Do not edit: it is rewritten on every run.\n", r.Root)
+	return append([]byte(header), out...), nil
 }
 
 // tomlString quotes s as a TOML basic string.
@@ -158,9 +170,7 @@ func tomlString(s string) string {
 
 var tmplFuncs = template.FuncMap{"q": tomlString}
 
-const containerdHeader = `# Rendered by relapse for a private containerd instance; every path is below
-# {{q .Root}}. Do not edit: it is rewritten on every run.
-root = {{q .DataRoot}}
+const containerdHeader = `root = {{q .DataRoot}}
 state = {{q .State}}
 temp = {{q .Tmp}}
 disabled_plugins = [{{range $i, $p := .Disabled}}{{if $i}}, {{end}}{{q $p}}{{end}}]
@@ -190,9 +200,6 @@ var containerdV2Template = template.Must(template.New("containerd-v2").Funcs(tmp
     restrict_oom_score_adj = true
     disable_tcp_service = true
     netns_mounts_under_state_dir = true
-{{- if .LogLineSize}}
-    max_container_log_line_size = {{.LogLineSize}}
-{{- end}}
 
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = {{q .CNIBin}}
@@ -227,9 +234,6 @@ var containerdV3Template = template.Must(template.New("containerd-v3").Funcs(tmp
   [plugins."io.containerd.cri.v1.runtime"]
     restrict_oom_score_adj = true
     netns_mounts_under_state_dir = true
-{{- if .LogLineSize}}
-    max_container_log_line_size = {{.LogLineSize}}
-{{- end}}
 
     [plugins."io.containerd.cri.v1.runtime".cni]
       bin_dir = {{q .CNIBin}}
@@ -286,8 +290,15 @@ func criTablesFor(version int64) (criTables, error) {
 // effectiveContainerd is what relapse reads back from the config in use,
 // for reports.
 type effectiveContainerd struct {
+	// MaxContainerLogLineSize is reported whatever the variant sets: results
+	// have always carried it (containerd's default when unset).
 	MaxContainerLogLineSize int
 	SandboxImage            string
+	// Knobs are the keys the variant's ContainerdConfig sets, with the
+	// values the config in use holds (see containerdKnobs).
+	Knobs map[string]any
+	// CRI is the CRI runtime table of the config in use.
+	CRI map[string]any
 }
 
 // parseContainerdConfig parses TOML and returns the tree and its version
@@ -330,6 +341,9 @@ func readEffective(cfg map[string]any, version int64) (effectiveContainerd, erro
 	if v, ok := lookup(cfg, t.sandbox...); ok {
 		s, _ := v.(string)
 		eff.SandboxImage = s
+	}
+	if v, ok := lookup(cfg, t.runtime...); ok {
+		eff.CRI, _ = v.(map[string]any)
 	}
 	return eff, nil
 }

@@ -20,7 +20,7 @@ func TestContainerdLifecycle(t *testing.T) {
 	defer cancel()
 
 	s, err := NewContainerd(ContainerdOptions{
-		Config: ContainerdConfig{MaxContainerLogLineSize: -1},
+		Config: ContainerdConfig{CRI: map[string]any{"max_container_log_line_size": -1}},
 		Logf:   testLogf(t),
 	})
 	if err != nil {
@@ -28,8 +28,8 @@ func TestContainerdLifecycle(t *testing.T) {
 	}
 	closeOnCleanup(t, s)
 	root := s.Root()
-	if got := s.MaxContainerLogLineSize(); got != -1 {
-		t.Errorf("effective max_container_log_line_size = %d, want -1", got)
+	if got, _ := s.CRISetting("max_container_log_line_size"); got != -1 {
+		t.Errorf("effective max_container_log_line_size = %v, want -1", got)
 	}
 	if got := s.Settings()["max_container_log_line_size"]; got != -1 {
 		t.Errorf("Settings() max_container_log_line_size = %v, want -1", got)
@@ -121,13 +121,25 @@ func TestContainerdUserConfig(t *testing.T) {
 	if err := os.WriteFile(user, []byte(userConfigV2), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewContainerd(ContainerdOptions{ConfigFile: user, Logf: testLogf(t)})
+	// The variant's knobs are not applied to a user's file (that file is
+	// what is being validated); Settings reports what the file holds.
+	s, err := NewContainerd(ContainerdOptions{
+		ConfigFile: user, Logf: testLogf(t),
+		Config: ContainerdConfig{CRI: map[string]any{"max_container_log_line_size": 16384, "drain_exec_sync_io_timeout": "2s"}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeOnCleanup(t, s)
-	if s.MaxContainerLogLineSize() != -1 || s.UserConfig() != user {
-		t.Errorf("effective max_container_log_line_size = %d from %q, want -1 from %s", s.MaxContainerLogLineSize(), s.UserConfig(), user)
+	if size, _ := s.CRISetting("max_container_log_line_size"); size != -1 || s.UserConfig() != user {
+		t.Errorf("effective max_container_log_line_size = %v from %q, want -1 from %s", size, s.UserConfig(), user)
+	}
+	settings := s.Settings()
+	if got := settings["max_container_log_line_size"]; got != -1 {
+		t.Errorf("Settings() max_container_log_line_size = %v, want the user's -1", got)
+	}
+	if got, ok := settings["drain_exec_sync_io_timeout"]; ok {
+		t.Errorf("Settings() drain_exec_sync_io_timeout = %v: the variant's knob reached a user's config", got)
 	}
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +36,7 @@ type DockerdOptions struct {
 	Version string
 	// ConfigFile is a user's daemon.json (empty: RELAPSE_DOCKERD_CONFIG;
 	// TemplateConfig: none, whatever the environment says). Its
-	// keys win over Config.Extra; the keys that keep the instance private
+	// keys win over Config.Overlay; the keys that keep the instance private
 	// win over both.
 	ConfigFile string
 	// Config holds the scenario's knobs.
@@ -58,6 +60,9 @@ type DockerdSandbox struct {
 	layout     dockerdLayout
 	userConfig string
 	config     map[string]any
+	// overlayKeys are the daemon.json keys the variant's overlay set, which
+	// Settings reports with their effective values.
+	overlayKeys []string
 	lifecycle
 	// containerdGuard watches the managed containerd (under lifecycle.mu).
 	containerdGuard *Guard
@@ -173,7 +178,7 @@ func (s *DockerdSandbox) prepare(opts DockerdOptions, user map[string]any, knows
 		}
 	}
 	cfg, notes, err := RenderDaemonJSON(DaemonJSON{
-		Root: s.layout.Root, Host: s.layout.Host, Extra: opts.Config.Extra, User: user, KnowsIP6tables: knowsIP6,
+		Root: s.layout.Root, Host: s.layout.Host, Overlay: opts.Config.Overlay, User: user, KnowsIP6tables: knowsIP6,
 		HasTrustKey: majorVersion(s.version) < 23,
 	})
 	for _, n := range notes {
@@ -193,6 +198,7 @@ func (s *DockerdSandbox) prepare(opts DockerdOptions, user map[string]any, knows
 		return fmt.Errorf("daemon.json: %w", err)
 	}
 	s.config = cfg
+	s.overlayKeys = slices.Sorted(maps.Keys(opts.Config.Overlay))
 	return nil
 }
 
@@ -386,12 +392,19 @@ func (s *DockerdSandbox) String() string {
 }
 
 // Settings is what a report records about the configuration this instance
-// runs with: where daemon.json is, whose it is, and its effective content.
+// runs with: where daemon.json is, whose it is, its effective content, and
+// every key the variant's overlay set with the value dockerd really got (a
+// user's file or relapse's private paths may have replaced it; a key relapse
+// removed is absent), so a comparison of variants reads at the top level.
 func (s *DockerdSandbox) Settings() map[string]any {
-	m := map[string]any{
-		"config_path": s.layout.Config,
-		"daemon_json": s.DaemonConfig(),
+	m := map[string]any{}
+	for _, k := range s.overlayKeys {
+		if v, ok := s.config[k]; ok {
+			m[k] = v
+		}
 	}
+	m["config_path"] = s.layout.Config
+	m["daemon_json"] = s.DaemonConfig()
 	if s.userConfig != "" {
 		m["user_config"] = s.userConfig
 	}

@@ -59,9 +59,9 @@ type DaemonJSON struct {
 	Root string
 	// Host is the API socket path; empty means <Root>/docker.sock.
 	Host string
-	// Extra is the scenario's DockerdConfig.Extra.
-	Extra map[string]any
-	// User is a user's daemon.json (already parsed), applied over Extra.
+	// Overlay is the variant's DockerdConfig.Overlay.
+	Overlay map[string]any
+	// User is a user's daemon.json (already parsed), applied over Overlay.
 	User map[string]any
 	// KnowsIP6tables says whether this dockerd has the ip6tables option
 	// (dockerd refuses keys it does not know).
@@ -71,8 +71,8 @@ type DaemonJSON struct {
 	HasTrustKey bool
 }
 
-// RenderDaemonJSON builds the daemon.json relapse runs dockerd with: Extra,
-// then the user's file over it, then the keys that keep the instance
+// RenderDaemonJSON builds the daemon.json relapse runs dockerd with:
+// Overlay, then the user's file over it, then the keys that keep the instance
 // private and off the host's network forced over both: its own data-root,
 // exec-root, pidfile, socket and trust key, no bridge, no iptables rules, and debug on
 // (pprof at /debug/pprof/ on the socket). "containerd" is removed so dockerd
@@ -83,10 +83,10 @@ func RenderDaemonJSON(in DaemonJSON) (cfg map[string]any, notes []string, err er
 	}
 	l := newDockerdLayout(in.Root, in.Host)
 	cfg = map[string]any{}
-	maps.Copy(cfg, in.Extra)
+	maps.Copy(cfg, in.Overlay)
 	for k, v := range in.User {
 		if old, ok := cfg[k]; ok && !reflect.DeepEqual(old, v) {
-			notes = append(notes, fmt.Sprintf("%s: user config's %v replaces the scenario's %v", k, v, old))
+			notes = append(notes, fmt.Sprintf("%s: user config's %v replaces the variant's %v", k, v, old))
 		}
 		cfg[k] = v
 	}

@@ -18,8 +18,8 @@ func TestRenderDaemonJSON(t *testing.T) {
 		"containerd": "/run/containerd/containerd.sock",
 		"log-opts":   map[string]any{"max-size": "1m"},
 	}
-	extra := map[string]any{"log-level": "info", "default-ulimits": map[string]any{}, "bridge": "docker0"}
-	cfg, notes, err := RenderDaemonJSON(DaemonJSON{Root: testDockerRoot, Extra: extra, User: user, KnowsIP6tables: true, HasTrustKey: true})
+	overlay := map[string]any{"log-level": "info", "default-ulimits": map[string]any{}, "bridge": "docker0"}
+	cfg, notes, err := RenderDaemonJSON(DaemonJSON{Root: testDockerRoot, Overlay: overlay, User: user, KnowsIP6tables: true, HasTrustKey: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestRenderDaemonJSON(t *testing.T) {
 		"ip6tables":           false,
 		"ip-masq":             false, "ip-forward": false,
 		"debug":           true,
-		"log-level":       "warn", // the user's file wins over the scenario's Extra
+		"log-level":       "warn", // the user's file wins over the variant's Overlay
 		"log-opts":        map[string]any{"max-size": "1m"},
 		"default-ulimits": map[string]any{},
 	}

@@ -23,7 +23,7 @@ func TestDockerdLifecycle(t *testing.T) {
 	defer cancel()
 
 	s, err := NewDockerd(DockerdOptions{
-		Config: DockerdConfig{Extra: map[string]any{"log-opts": map[string]any{"max-size": "10m"}}},
+		Config: DockerdConfig{Overlay: map[string]any{"log-opts": map[string]any{"max-size": "10m"}}},
 		Logf:   testLogf(t),
 	})
 	if err != nil {

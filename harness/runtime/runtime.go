@@ -72,19 +72,32 @@ type GuardReport struct {
 	At time.Time `json:"at,omitzero"`
 }
 
-// ContainerdConfig holds the knobs relapse renders into a containerd
-// config.toml. A user's own config (RELAPSE_CONTAINERD_CONFIG) replaces the
-// template; relapse then only rewrites the paths that keep the instance
-// private (root, state, sockets).
+// ContainerdConfig is what a variant changes in the config.toml relapse
+// renders, as TOML overlays rather than one field per setting, so that an
+// incident about a containerd setting relapse has never heard of declares it
+// without touching this package. A user's own config
+// (RELAPSE_CONTAINERD_CONFIG) replaces the template and the overlays are not
+// applied: that file is what is being validated.
 type ContainerdConfig struct {
-	// MaxContainerLogLineSize is the CRI plugin's max_container_log_line_size;
-	// 0 means containerd's default (16384), -1 means unlimited.
-	MaxContainerLogLineSize int
+	// CRI is merged into the CRI runtime table of whatever config version the
+	// containerd uses (plugins."io.containerd.grpc.v1.cri" for version 2,
+	// plugins."io.containerd.cri.v1.runtime" for version 3), e.g.
+	// {"max_container_log_line_size": -1, "drain_exec_sync_io_timeout": "2s"}.
+	CRI map[string]any
+	// Overlay is a TOML tree deep-merged over the rendered config.toml
+	// (for anything outside the CRI runtime table).
+	Overlay map[string]any
 }
 
-// DockerdConfig holds the knobs relapse renders into a dockerd daemon.json.
+// IsZero says whether c changes nothing (the struct holds maps, so == does
+// not compile).
+func (c ContainerdConfig) IsZero() bool { return len(c.CRI) == 0 && len(c.Overlay) == 0 }
+
+// DockerdConfig is what a variant changes in the daemon.json relapse
+// renders.
 type DockerdConfig struct {
-	// Extra is merged into the generated daemon.json (user keys win except
-	// the paths and sockets that keep the instance private).
-	Extra map[string]any
+	// Overlay is merged into the generated daemon.json (a user's file wins,
+	// and the paths and sockets that keep the instance private win over
+	// both).
+	Overlay map[string]any
 }
