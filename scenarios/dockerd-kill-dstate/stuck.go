@@ -94,16 +94,16 @@ func (k *killing) Probes() []probe.Source { return []probe.Source{k.state} }
 // Drive runs the kill loop on the stuck reader, then settles so a drain
 // tells an in-flight plateau from a leak.
 func (k *killing) Drive(ctx context.Context) error {
-	res, err := workload.KillLoop(ctx, k.cli, k.readerID, workload.KillLoopOptions{
+	res, err := KillLoop(ctx, k.cli, k.readerID, KillLoopOptions{
 		Calls: calls, StopTimeout: stopTimeout, Deadline: deadline, Ops: k.ops,
 	})
 	if err != nil {
 		return err
 	}
 	k.logf("%d stop calls: %d ok, %d deadline, %d daemon error, %d transport error; errors %v",
-		calls, res.Count(workload.CallOK), res.Count(workload.CallDeadline),
-		res.Count(workload.CallDaemonError), res.Count(workload.CallTransportError), res.Errors())
-	if n := res.Count(workload.CallOK); n > 0 {
+		calls, res.Count(CallOK), res.Count(CallDeadline),
+		res.Count(CallDaemonError), res.Count(CallTransportError), res.Errors())
+	if n := res.Count(CallOK); n > 0 {
 		return fmt.Errorf("%d stop calls succeeded on a container stuck in D: the fault did not hold", n)
 	}
 	if tk, err := probe.ReadTask(k.readerPID); err != nil || tk.State != "D" {
