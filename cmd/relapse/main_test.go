@@ -87,11 +87,11 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-func TestListAndCheck(t *testing.T) {
+func TestListAndPlan(t *testing.T) {
 	out, _ := wantCode(t, []string{"list"}, exitOK)
-	for _, s := range scenarios.All() {
-		if !strings.Contains(out, s.ID) || !strings.Contains(out, string(s.Runtime)) || !strings.Contains(out, oneLine(s.Title)) {
-			t.Errorf("list lacks %s, its runtime or its title:\n%s", s.ID, out)
+	for _, in := range scenarios.All() {
+		if !strings.Contains(out, in.ID) || !strings.Contains(out, string(in.Runtime)) || !strings.Contains(out, oneLine(in.Title)) {
+			t.Errorf("list lacks %s, its runtime or its title:\n%s", in.ID, out)
 		}
 	}
 	_, errs := wantCode(t, []string{"list", "extra"}, exitUsage)
@@ -99,82 +99,106 @@ func TestListAndCheck(t *testing.T) {
 		t.Errorf("stderr %q", errs)
 	}
 
-	out, _ = wantCode(t, []string{"check"}, exitOK)
-	if !strings.Contains(out, strings.Join(scenarios.IDs(), ", ")) {
-		t.Errorf("check without id: %q", out)
+	out, _ = wantCode(t, []string{"plan"}, exitOK)
+	for _, in := range scenarios.All() {
+		for _, v := range in.Variants {
+			if !strings.Contains(out, in.ID+"/"+v.Name+" ") {
+				t.Errorf("plan without id lacks %s/%s:\n%s", in.ID, v.Name, out)
+			}
+		}
 	}
-	wantCode(t, []string{"check", ""}, exitOK) // make reproduce INCIDENT= passes an empty word
-	id := scenarios.IDs()[0]
-	out, _ = wantCode(t, []string{"check", id}, exitOK)
-	if !strings.HasPrefix(out, id+" on ") {
-		t.Errorf("check %s: %q", id, out)
+	wantCode(t, []string{"plan", ""}, exitOK) // make reproduce INCIDENT= may pass an empty word
+	out, _ = wantCode(t, []string{"plan", "dockerd-kill-dstate", "-variant", "dstate-20-10-5"}, exitOK)
+	if !strings.Contains(out, "dockerd-kill-dstate/dstate-20-10-5  dockerd-20.10.5  breach") || !strings.Contains(out, "1 runs on 1 runtime builds (dockerd-20.10.5)") {
+		t.Errorf("plan of a pinned variant:\n%s", out)
 	}
-	_, errs = wantCode(t, []string{"check", "no-such-incident"}, exitUsage)
-	_, want := scenarios.ByID("no-such-incident")
-	if want == nil || !strings.Contains(errs, want.Error()) {
-		t.Errorf("check of an unknown id: stderr %q, want the error %v", errs, want)
+	_, errs = wantCode(t, []string{"plan", "no-such-incident"}, exitUsage)
+	if _, want := scenarios.All().ByID("no-such-incident"); want == nil || !strings.Contains(errs, want.Error()) {
+		t.Errorf("plan of an unknown id: stderr %q, want the error %v", errs, want)
 	}
-	_, errs = wantCode(t, []string{"check", "a", "b"}, exitUsage)
+	_, errs = wantCode(t, []string{"plan", "a", "b"}, exitUsage)
 	if !strings.Contains(errs, "at most one incident id, got 2") {
 		t.Errorf("stderr %q", errs)
 	}
 
-	// A matrix: what runs in each cell, and with what expectation.
-	out, _ = wantCode(t, []string{"check", "-runtimes", "dockerd-20.10.5 dockerd-20.10.24", "dockerd-kill-dstate"}, exitOK)
-	for _, want := range []string{"dockerd-20.10.5 dockerd-kill-dstate: dstate (expect breach), dstate-sidecar (expect breach), control (expect hold)", "dockerd-20.10.24 dockerd-kill-dstate: dstate (expect hold)", "matrix: 6 variant runs on 2 runtime builds"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("check -runtimes: %q lacks %q", out, want)
+	// A matrix: what runs on each build, and with what expectation.
+	out, _ = wantCode(t, []string{"plan", "-runtimes", "dockerd-20.10.5 dockerd-20.10.24", "dockerd-kill-dstate"}, exitOK)
+	for _, want := range []string{
+		"dockerd-kill-dstate/dstate@dockerd-20.10.5  dockerd-20.10.5   breach",
+		"dockerd-kill-dstate/dstate@dockerd-20.10.24  dockerd-20.10.24  hold",
+		"dockerd-kill-dstate/control@dockerd-20.10.5",
+		"6 runs on 2 runtime builds",
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("plan -runtimes lacks %q:\n%s", want, out)
 		}
 	}
-	_, errs = wantCode(t, []string{"check", "-runtimes", "containerd-latest"}, exitUsage)
+	_, errs = wantCode(t, []string{"plan", "-runtimes", "containerd-latest"}, exitUsage)
 	if !strings.Contains(errs, `version "latest" is not a release number`) {
-		t.Errorf("check of a bad runtime: stderr %q", errs)
+		t.Errorf("plan of a bad runtime: stderr %q", errs)
 	}
-	_, errs = wantCode(t, []string{"check", "-runtimes", "dockerd-20.10.5", "containerd-huge-log-line"}, exitUsage)
-	if !strings.Contains(errs, "nothing of containerd-huge-log-line runs on dockerd-20.10.5: it runs on containerd; add a cell such as containerd-<version>") {
-		t.Errorf("check of an empty matrix: stderr %q", errs)
+	_, errs = wantCode(t, []string{"plan", "-runtimes", "dockerd-20.10.5", "containerd-huge-log-line"}, exitUsage)
+	if !strings.Contains(errs, "nothing to run on dockerd-20.10.5") {
+		t.Errorf("plan of an empty matrix: stderr %q", errs)
 	}
-	// -cells: only what the Makefile must build, on stdout alone.
-	out, _ = wantCode(t, []string{"check", "-cells", "-runtimes", "containerd-1.7.18,dockerd-20.10.5 containerd-2.0.14", "dockerd-kill-dstate"}, exitOK)
+	// -builds: only what must be built, on stdout alone.
+	out, _ = wantCode(t, []string{"plan", "-builds", "-runtimes", "containerd-1.7.18,dockerd-20.10.5 containerd-2.0.14", "dockerd-kill-dstate"}, exitOK)
 	if out != "dockerd-20.10.5\n" {
-		t.Errorf("check -cells = %q, want only the dockerd cell", out)
+		t.Errorf("plan -builds = %q, want only the dockerd cell", out)
 	}
-	out, _ = wantCode(t, []string{"check", "-cells", "-variant", "control", "-runtimes", "dockerd-20.10.5 dockerd-20.10.24"}, exitOK)
+	out, _ = wantCode(t, []string{"plan", "-builds", "-variant", "control", "-runtimes", "dockerd-20.10.5 dockerd-20.10.24"}, exitOK)
 	if out != "dockerd-20.10.5 dockerd-20.10.24\n" {
-		t.Errorf("check -cells -variant control = %q", out)
+		t.Errorf("plan -builds -variant control = %q", out)
 	}
-	_, errs = wantCode(t, []string{"check", "-variant", "sidecar", "dockerd-kill-dstate"}, exitUsage)
-	if !strings.Contains(errs, `no incident selected (dockerd-kill-dstate) has a variant "sidecar"`) {
-		t.Errorf("check of an unknown variant: stderr %q", errs)
+	out, _ = wantCode(t, []string{"plan", "-builds"}, exitOK)
+	if out != "dockerd-20.10.5\n" {
+		t.Errorf("plan -builds of every incident = %q, want the one pinned build", out)
+	}
+	_, errs = wantCode(t, []string{"plan", "-variant", "sidecar", "dockerd-kill-dstate"}, exitUsage)
+	if !strings.Contains(errs, `unknown variant "sidecar"`) {
+		t.Errorf("plan of an unknown variant: stderr %q", errs)
+	}
+	out, _ = wantCode(t, []string{"plan", "-json", "containerd-huge-log-line"}, exitOK)
+	for _, want := range []string{`"name": "containerd-huge-log-line/unlimited"`, `"expect": "breach"`, `"labels": [`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan -json lacks %q:\n%s", want, out)
+		}
 	}
 }
 
-func TestCheckRegression(t *testing.T) {
+func TestPlanRegression(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfg, []byte("version = 2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("RELAPSE_CONTAINERD_CONFIG", cfg)
+	t.Setenv("RELAPSE_CONTAINERD_CONFIG", "")
 	t.Setenv("RELAPSE_DOCKERD_CONFIG", "")
-	out, _ := wantCode(t, []string{"check", "-regression"}, exitOK)
+	out, _ := wantCode(t, []string{"plan", "-containerd-config", cfg}, exitOK)
 	for _, want := range []string{
-		"containerd-huge-log-line: judged on your containerd with " + cfg,
-		"dockerd-kill-dstate: not judged: it runs on dockerd and no dockerd config was given (RELAPSE_DOCKERD_CONFIG)",
-		"php-tmpfile-dentry: not judged in regression mode",
+		"containerd-huge-log-line/default",
+		"containerd with " + cfg,
+		"not judged: dockerd-kill-dstate: runs on dockerd, and no dockerd configuration was given",
+		"not judged: php-tmpfile-dentry: ",
 	} {
 		if !strings.Contains(out, want) {
-			t.Errorf("check -regression: %q lacks %q", out, want)
+			t.Errorf("plan -containerd-config: %q lacks %q", out, want)
 		}
 	}
-	_, errs := wantCode(t, []string{"check", "-regression", "dockerd-kill-dstate"}, exitUsage)
-	if !strings.Contains(errs, "regression mode judges nothing of dockerd-kill-dstate") {
-		t.Errorf("check -regression of an unjudged incident: stderr %q", errs)
+	_, errs := wantCode(t, []string{"plan", "-containerd-config", cfg, "dockerd-kill-dstate"}, exitUsage)
+	if !strings.Contains(errs, "nothing to judge") {
+		t.Errorf("regression plan of an unjudged incident: stderr %q", errs)
 	}
-	t.Setenv("RELAPSE_CONTAINERD_CONFIG", filepath.Join(dir, "missing.toml"))
-	_, errs = wantCode(t, []string{"check", "-regression"}, exitUsage)
+	_, errs = wantCode(t, []string{"plan", "-containerd-config", filepath.Join(dir, "missing.toml")}, exitUsage)
 	if !strings.Contains(errs, "missing.toml") {
-		t.Errorf("check -regression with a missing config: stderr %q", errs)
+		t.Errorf("regression plan with a missing config: stderr %q", errs)
+	}
+	// A shell that exports the variable does not turn a reproduction into
+	// a judgement: only the flag does.
+	t.Setenv("RELAPSE_CONTAINERD_CONFIG", cfg)
+	out, _ = wantCode(t, []string{"plan", "containerd-huge-log-line"}, exitOK)
+	if strings.Contains(out, cfg) || !strings.Contains(out, "containerd-huge-log-line/unlimited") {
+		t.Errorf("plan with RELAPSE_CONTAINERD_CONFIG exported but no flag:\n%s", out)
 	}
 }
 

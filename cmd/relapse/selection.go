@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/relapse-dev/relapse/harness/engine"
-	"github.com/relapse-dev/relapse/harness/runtime"
 	"github.com/relapse-dev/relapse/scenarios"
 )
 
@@ -22,14 +22,16 @@ func selectionFlags(fs *flag.FlagSet) selection {
 	return selection{
 		variant:          fs.String("variant", "", "only the variant with this exact name"),
 		runtimes:         fs.String("runtimes", "", "a matrix: runtime builds, e.g. 'containerd-1.7.18 dockerd-20.10.5'; every unpinned variant runs once on each build of its runtime"),
-		containerdConfig: fs.String("containerd-config", os.Getenv(runtime.EnvContainerdConfig), "regression mode: judge this containerd config.toml (default $"+runtime.EnvContainerdConfig+")"),
-		dockerdConfig:    fs.String("dockerd-config", os.Getenv(runtime.EnvDockerdConfig), "regression mode: judge this dockerd daemon.json (default $"+runtime.EnvDockerdConfig+")"),
+		containerdConfig: fs.String("containerd-config", "", "regression mode: judge this containerd config.toml (your binary: RELAPSE_CONTAINERD)"),
+		dockerdConfig:    fs.String("dockerd-config", "", "regression mode: judge this dockerd daemon.json (your binary: RELAPSE_DOCKERD)"),
 	}
 }
 
 // plan turns the flags and the optional incident id into the plan; every
 // mistake is one line naming what is wrong and what to write instead.
-func (s selection) plan(pos []string) (engine.Plan, error) {
+func (s selection) plan(args []string) (engine.Plan, error) {
+	// An empty word is no id: `make reproduce INCIDENT=` may pass one.
+	pos := slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "" })
 	if len(pos) > 1 {
 		return engine.Plan{}, fmt.Errorf("takes at most one incident id, got %d: %q", len(pos), strings.Join(pos, " "))
 	}

@@ -40,7 +40,7 @@ func TestPopulatePowerLossRestart(t *testing.T) {
 	hostLinks := linkNames(t)
 
 	sb, err := runtime.NewDockerd(runtime.DockerdOptions{Logf: t.Logf,
-		Config: runtime.DockerdConfig{Extra: map[string]any{"ip-forward": false}}})
+		Config: runtime.DockerdConfig{Overlay: map[string]any{"ip-forward": false}}})
 	if err != nil {
 		t.Fatal(err)
 	}
