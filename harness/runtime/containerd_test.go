@@ -20,7 +20,7 @@ func TestContainerdLifecycle(t *testing.T) {
 	defer cancel()
 
 	s, err := NewContainerd(ContainerdOptions{
-		Config: ContainerdConfig{CRI: map[string]any{"max_container_log_line_size": -1}},
+		Config: ContainerdConfig{CRI: map[string]any{"max_container_log_line_size": -1, "drain_exec_sync_io_timeout": "2s"}},
 		Logf:   testLogf(t),
 	})
 	if err != nil {
@@ -33,6 +33,9 @@ func TestContainerdLifecycle(t *testing.T) {
 	}
 	if got := s.Settings()["max_container_log_line_size"]; got != -1 {
 		t.Errorf("Settings() max_container_log_line_size = %v, want -1", got)
+	}
+	if got := s.Settings()["drain_exec_sync_io_timeout"]; got != "2s" {
+		t.Errorf("Settings() drain_exec_sync_io_timeout = %v, want 2s", got)
 	}
 
 	began := time.Now()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,10 @@ func TestDockerdLifecycle(t *testing.T) {
 	}
 	closeOnCleanup(t, s)
 	root := s.Root()
+	// The overlay's keys are reported with their effective values.
+	if got := s.Settings()["log-opts"]; !reflect.DeepEqual(got, map[string]any{"max-size": "10m"}) {
+		t.Errorf("Settings() log-opts = %v, want the overlay's", got)
+	}
 
 	began := time.Now()
 	if err := s.Start(ctx); err != nil {
