@@ -173,9 +173,10 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	if r, ok := attempt.(incident.Reporter); ok {
 		res.Extras = r.Extras(series, j.Evaluations)
 	}
+	res.Units = unitsOf(series)
 	logf("%s on %s %s: %s (expected %s) after %.1fs", it.Name(), it.Runtime, res.Version, j.Verdict, it.Expect, res.VerdictAfterS)
-	for _, ev := range j.Evaluations {
-		logf("  %-12s %s: %s", ev.Verdict, ev.Budget, ev.Detail)
+	for _, line := range res.Judgements() {
+		logf("  %s", line)
 	}
 	if j.Verdict == curve.Breach || !res.OK {
 		res.Diagnostics = e.diagnose(ctx, sb, attempt, dir)

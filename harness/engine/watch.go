@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/judge"
 	"github.com/relapse-dev/relapse/harness/probe"
+	"github.com/relapse-dev/relapse/harness/results"
 )
 
 // watchEvery is how often budgets are judged while the drive runs;
@@ -46,10 +48,11 @@ func watch(ctx context.Context, budgets []curve.Budget, s *probe.Sampler, ops *p
 				return
 			case <-t.C:
 			}
-			evals := curve.EvaluateAll(budgets, s.Series(), false)
+			series := s.Series()
+			evals := curve.EvaluateAll(budgets, series, false)
 			if time.Since(lastSaid) >= progressEvery {
 				lastSaid = time.Now()
-				logf("  %5.0fs  %d ops  %s", time.Since(start).Seconds(), ops.Load(), liveLine(evals))
+				logf("  %5.0fs  %d ops  %s", time.Since(start).Seconds(), ops.Load(), liveLine(evals, series))
 			}
 			if early && curve.BreachCertain(evals) {
 				w.mu.Lock()
@@ -63,17 +66,24 @@ func watch(ctx context.Context, budgets []curve.Budget, s *probe.Sampler, ops *p
 	return w
 }
 
-// liveLine is the primary budget's live reading for progress lines.
-func liveLine(evals []curve.Evaluation) string {
-	for _, e := range evals {
-		if e.Budget.Kind == curve.Slope {
-			return e.Budget.String() + ": " + e.Detail
-		}
+// liveLine is the primary budget's live reading, in words and units, for
+// progress lines.
+func liveLine(evals []curve.Evaluation, series []curve.Series) string {
+	p, ok := judge.Primary(evals)
+	if !ok {
+		return ""
 	}
-	if len(evals) > 0 {
-		return evals[0].Budget.String() + ": " + evals[0].Detail
+	r := results.Result{Evaluations: []curve.Evaluation{p}, Units: unitsOf(series)}
+	return r.Judgements()[0].String()
+}
+
+// unitsOf maps each series' metric to its unit.
+func unitsOf(series []curve.Series) map[string]string {
+	u := make(map[string]string, len(series))
+	for _, s := range series {
+		u[s.Metric] = s.Unit
 	}
-	return ""
+	return u
 }
 
 // stop ends the watch and reports whether it called a breach early.
