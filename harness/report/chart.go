@@ -61,6 +61,16 @@ type plot struct {
 	title  string
 	axis   curve.Axis
 	layers []layer
+	// headlines says the layers' labels already carry their measured
+	// numbers (a run's overview of many variants): fits are not drawn, as
+	// a dozen dotted lines would hide the curves they summarise.
+	headlines bool
+	// sharedBudget says every layer is judged by the same budget, so the
+	// legend does not attribute the one drawn to the last layer.
+	sharedBudget bool
+	// growLegend makes the chart taller by the legend's extra rows, so a
+	// legend of many layers does not squash the plot.
+	growLegend bool
 }
 
 // xy is a point in data coordinates.
@@ -115,7 +125,7 @@ func (p plot) svg() []byte {
 	}
 	xlo, xhi, xticks := axisTicks(xlo, xhi, 8, "")
 	ylo, yhi, yticks := axisTicks(ylo, yhi, 5, unit)
-	f := newPlotFrame(legend, xlo, xhi, ylo, yhi)
+	f := newPlotFrame(legend, xlo, xhi, ylo, yhi, p.growLegend)
 	var w svgWriter
 	f.open(&w, p.title, xTitle, xticks, yticks)
 	if p.single() {
@@ -184,7 +194,7 @@ func (p plot) fits(l layer) ([]segment, []legendItem) {
 	var fitItems []legendItem
 	for _, e := range l.evals {
 		b := e.Budget
-		if b.Metric != l.s.Metric || b.Kind != curve.Slope || b.Per != p.axis {
+		if b.Metric != l.s.Metric || b.Kind != curve.Slope || b.Per != p.axis || p.headlines {
 			continue
 		}
 		f := e.Fit
@@ -227,7 +237,7 @@ func (p plot) window(l layer, b curve.Budget) (from, to xy, ok bool) {
 func (p plot) budgets(l layer, bounds *extent) ([]segment, []legendItem) {
 	unit := l.s.Unit
 	note := ""
-	if !p.single() {
+	if !p.single() && !p.sharedBudget {
 		note = " (" + l.class + ")"
 	}
 	data := *bounds

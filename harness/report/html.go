@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"fmt"
-	"html/template"
 	"path"
 	"regexp"
 	"strings"
@@ -13,13 +12,16 @@ import (
 	"github.com/relapse-dev/relapse/harness/results"
 )
 
-// HTML renders a run as one static page: the run and host, a verdict table,
-// then each variant's budgets and charts. Every value goes through
-// html/template, so an odd incident name cannot inject markup. Links are
-// relative to the run directory, so the page works wherever it is copied.
-func HTML(run results.Run) ([]byte, error) {
+// HTML renders a run as one static page, in the order a reader wants it:
+// one overview picture per incident (overviews, from Overviews), the
+// verdict table, then each variant's budgets and charts folded away. Every
+// value goes through html/template, so an odd incident name cannot inject
+// markup, and every number through results.Quantity or results.Number.
+// Links are relative to the run directory, so the page works wherever it
+// is copied.
+func HTML(run results.Run, overviews []Overview) ([]byte, error) {
 	var b bytes.Buffer
-	if err := pageTmpl.Execute(&b, newPage(run)); err != nil {
+	if err := pageTmpl.Execute(&b, newPage(run, overviews)); err != nil {
 		return nil, fmt.Errorf("render %s: %w", IndexFile, err)
 	}
 	return b.Bytes(), nil
@@ -28,13 +30,27 @@ func HTML(run results.Run) ([]byte, error) {
 type pageView struct {
 	ID, Started, Finished, Host, Counts string
 	AllOK, Incomplete                   bool
+	Incidents                           []incidentView
 	Rows                                []rowView
+}
+
+// incidentView is an incident's card at the top of the page: its
+// overviews and how its variants fared.
+type incidentView struct {
+	Anchor, Name, Title, Counts string
+	OK                          bool
+	Charts                      []overviewView
+}
+
+type overviewView struct {
+	Src, Alt string
+	Missing  []string
 }
 
 type rowView struct {
 	Anchor, Incident, Variant, Title, Runtime, Expect, Verdict string
 	OK                                                         bool
-	Measured, Op, Budget, Metric, Growth, After                string
+	Measured, Op, Budget, Metric, Growth, After, Headline      string
 	StoppedEarly                                               bool
 	Error, ShortError, Binary, Labels, Guard                   string
 	GuardFired                                                 bool
@@ -61,7 +77,7 @@ type chartView struct {
 
 var anchorPattern = regexp.MustCompile(`^[a-z0-9-]+$`)
 
-func newPage(run results.Run) pageView {
+func newPage(run results.Run, overviews []Overview) pageView {
 	passed, failed := run.Counts()
 	p := pageView{
 		ID:         run.ID,
@@ -83,7 +99,53 @@ func newPage(run results.Run) pageView {
 	for i, r := range run.Results {
 		p.Rows = append(p.Rows, newRow(i, r))
 	}
+	p.Incidents = newIncidents(run.Results, overviews)
 	return p
+}
+
+// newIncidents groups the results by incident, in run order, each with
+// its overviews.
+func newIncidents(rs []results.Result, overviews []Overview) []incidentView {
+	var out []incidentView
+	index := map[string]int{}
+	passed, failed := map[string]int{}, map[string]int{}
+	for _, r := range rs {
+		if _, ok := index[r.Incident]; !ok {
+			index[r.Incident] = len(out)
+			anchor := fmt.Sprintf("incident-%d", len(out)+1)
+			if anchorPattern.MatchString(r.Incident) {
+				anchor = "incident-" + r.Incident
+			}
+			out = append(out, incidentView{Anchor: anchor, Name: r.Incident})
+		}
+		iv := &out[index[r.Incident]]
+		if iv.Title == "" {
+			iv.Title = r.Title
+		}
+		if r.OK {
+			passed[r.Incident]++
+		} else {
+			failed[r.Incident]++
+		}
+	}
+	for i := range out {
+		iv := &out[i]
+		iv.OK = failed[iv.Name] == 0
+		iv.Counts = countsLine(passed[iv.Name], failed[iv.Name])
+	}
+	for _, o := range overviews {
+		i, ok := index[o.Incident]
+		if !ok {
+			continue
+		}
+		v := overviewView{Missing: o.Missing}
+		if o.SVG != nil {
+			v.Src = relURL(o.File)
+			v.Alt = fmt.Sprintf("%s of every %s variant overlaid, with the budget", o.Metric, o.Incident)
+		}
+		out[i].Charts = append(out[i].Charts, v)
+	}
+	return out
 }
 
 func newRow(i int, r results.Result) rowView {
@@ -113,6 +175,7 @@ func newRow(i int, r results.Result) rowView {
 		}
 	}
 	if r.Metric != "" {
+		v.Headline = headline(r)
 		v.Measured, v.Budget = results.Quantity(r.Slope, r.SlopeUnit), results.Quantity(r.Budget, r.SlopeUnit)
 		v.Op = "≤"
 		if r.Slope > r.Budget {
@@ -131,7 +194,7 @@ func newRow(i int, r results.Result) rowView {
 		v.GuardFired = g.Fired
 	}
 	for _, k := range sortedKeys(r.Config) {
-		v.Config = append(v.Config, kv{k, fmt.Sprint(r.Config[k])})
+		v.Config = append(v.Config, kv{k, configValue(r.Config[k])})
 	}
 	for _, k := range sortedKeys(r.Extras) {
 		v.Extras = append(v.Extras, kv{k, results.Number(r.Extras[k])})
@@ -140,8 +203,10 @@ func newRow(i int, r results.Result) rowView {
 	for _, d := range r.Diagnostics {
 		v.Files = append(v.Files, link{relURL(d), path.Base(d)})
 	}
-	for _, j := range r.Judgements() {
-		v.Evals = append(v.Evals, evalView{Budget: j.Budget, Measured: j.Measured, Verdict: string(j.Verdict), Detail: j.Detail, Certain: j.Certain})
+	for i, j := range r.Judgements() {
+		e := r.Evaluations[i]
+		v.Evals = append(v.Evals, evalView{Budget: j.Budget, Measured: j.Measured, Verdict: string(j.Verdict),
+			Detail: evalDetail(e, r.Units[e.Budget.Metric]), Certain: j.Certain})
 	}
 	for _, c := range r.Charts {
 		metric := strings.TrimSuffix(strings.TrimSuffix(path.Base(c), ".svg"), "-per-op")
@@ -157,69 +222,3 @@ func newRow(i int, r results.Result) rowView {
 	}
 	return v
 }
-
-var pageTmpl = template.Must(template.Must(template.New("index").Parse(styleTmpl)).Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>relapse {{.ID}}: {{.Counts}}</title>
-{{template "style"}}
-</head>
-<body>
-<h1>relapse run <code>{{.ID}}</code></h1>
-<p class="host">{{.Host}}<br>started {{.Started}}{{if .Finished}} · finished {{.Finished}}{{else}} · <span class="warn">incomplete: the run was still writing or was cut short</span>{{end}}</p>
-<div class="counts {{if .AllOK}}ok{{else}}bad{{end}}">{{.Counts}}</div>
-{{if .Rows}}
-<table class="verdicts">
-<thead><tr><th>incident</th><th>variant</th><th>runtime</th><th>expected</th><th>verdict</th><th>ok</th><th>primary budget</th><th>growth</th><th>verdict after</th><th>files</th></tr></thead>
-<tbody>
-{{range .Rows}}<tr>
-<td class="nowrap"><a href="#{{.Anchor}}">{{.Incident}}</a></td>
-<td class="nowrap">{{.Variant}}</td>
-<td class="nowrap">{{.Runtime}}</td>
-<td>{{.Expect}}</td>
-<td><span class="verdict {{.Verdict}}">{{.Verdict}}</span></td>
-<td class="okcell {{if .OK}}ok{{else}}bad{{end}}">{{if .OK}}✓ ok{{else}}✗ failed{{end}}</td>
-<td class="nowrap">{{if .Metric}}<span class="mono">{{.Measured}} {{.Op}} {{.Budget}}</span><br><span class="muted">{{.Metric}}</span>{{else if not .Error}}<span class="muted">—</span>{{end}}{{if .Error}}<div class="errtext" title="{{.Error}}">error: {{.ShortError}}</div>{{end}}</td>
-<td class="num">{{if .Metric}}{{.Growth}}{{else}}—{{end}}</td>
-<td class="num">{{.After}}{{if .StoppedEarly}}<br><span class="muted">stopped early</span>{{end}}</td>
-<td class="files">{{range .Files}}<a href="{{.Href}}">{{.Text}}</a> {{end}}</td>
-</tr>
-{{end}}</tbody>
-</table>
-{{else}}
-<p class="muted">No results recorded yet.</p>
-{{end}}
-{{range .Rows}}
-<section class="variant" id="{{.Anchor}}">
-<div class="variant-head"><h2>{{.Incident}} / {{.Variant}}</h2><span class="verdict {{.Verdict}}">{{.Verdict}}</span>
-<span class="muted">expected {{.Expect}}: {{if .OK}}<b style="color:var(--ok)">ok</b>{{else}}<b style="color:var(--bad)">failed</b>{{end}}</span></div>
-{{if .Title}}<p>{{.Title}}</p>{{end}}
-{{if .Error}}<p class="error">{{.Error}}</p>{{end}}
-<dl class="facts">
-<dt>runtime</dt><dd>{{.Runtime}}{{if .Binary}} <code>{{.Binary}}</code>{{end}}</dd>
-{{if .Config}}<dt>config</dt><dd>{{range $i, $c := .Config}}{{if $i}}, {{end}}<code>{{$c.K}} = {{$c.V}}</code>{{end}}</dd>{{end}}
-{{if .Guard}}<dt>memory guard</dt><dd>{{.Guard}}{{if .GuardFired}} · <b style="color:var(--bad)">fired</b>{{end}}</dd>{{end}}
-{{if .Extras}}<dt>measured</dt><dd>{{range $i, $c := .Extras}}{{if $i}}, {{end}}{{$c.K}} = <b>{{$c.V}}</b>{{end}}</dd>{{end}}
-{{if .Labels}}<dt>labels</dt><dd>{{.Labels}}</dd>{{end}}
-<dt>files</dt><dd class="files">{{range .Files}}<a href="{{.Href}}">{{.Text}}</a> {{end}}</dd>
-{{range .Warnings}}<dt class="warn">warning</dt><dd class="warn">{{.}}</dd>{{end}}
-</dl>
-{{if .Evals}}
-<table class="evals">
-<thead><tr><th>budget</th><th>measured</th><th>verdict</th><th>detail</th></tr></thead>
-<tbody>
-{{range .Evals}}<tr><td class="mono">{{.Budget}}</td><td class="mono">{{.Measured}}</td><td><span class="verdict {{.Verdict}}">{{.Verdict}}</span>{{if .Certain}} <span class="muted">certain</span>{{end}}</td><td class="muted">{{.Detail}}</td></tr>
-{{end}}</tbody>
-</table>
-{{end}}
-<div class="charts">
-{{range .Charts}}<figure><img src="{{.Src}}" alt="{{.Alt}}" width="720" height="300" loading="lazy"><figcaption>raw series: {{range .Data}}<a href="{{.Href}}">{{.Text}}</a> {{end}}</figcaption></figure>
-{{end}}</div>
-</section>
-{{end}}
-<footer>Written by relapse. Machine-readable: <a href="./summary.json">summary.json</a> · <a href="./metrics.prom">metrics.prom</a>. Charts: blue = measured, orange = Theil-Sen fit, red dashed = budget, grey = phases.</footer>
-</body>
-</html>
-`))

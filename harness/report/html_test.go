@@ -24,7 +24,7 @@ func TestIndexHasEveryVariantRowAndItsCharts(t *testing.T) {
 	for _, r := range w.Run().Results {
 		found := false
 		for _, row := range rows {
-			if strings.Contains(row, ">"+r.Incident+"</a>") && strings.Contains(row, ">"+r.Variant+"</td>") {
+			if strings.Contains(row, ">"+r.Incident+"</a>") && strings.Contains(row, ">"+r.Variant+"<br>") {
 				found = true
 			}
 		}
@@ -58,7 +58,7 @@ func TestHTMLEscapesMaliciousNames(t *testing.T) {
 		Error: "</p><script>bad()</script>", Config: map[string]any{"<k>": "<v>"},
 		Diagnostics: []string{`javascript:alert(1)`}, Charts: []string{evil + "/x/m.svg"},
 	}}}
-	b, err := HTML(run)
+	b, err := HTML(run, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestHTMLEscapesMaliciousNames(t *testing.T) {
 }
 
 func TestHTMLOfEmptyRun(t *testing.T) {
-	b, err := HTML(results.Run{ID: "empty"})
+	b, err := HTML(results.Run{ID: "empty"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

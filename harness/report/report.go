@@ -22,7 +22,8 @@ const (
 
 // Renderer is the results.Renderer that draws a run as it is recorded:
 // per variant a time chart of every series (and a per-op chart for metrics
-// with a per-op budget), per run index.html and metrics.prom. The zero
+// with a per-op budget), per run an overview chart per incident,
+// index.html and metrics.prom. The zero
 // value is ready to use.
 type Renderer struct{}
 
@@ -50,9 +51,19 @@ func (Renderer) Variant(dir string, r *results.Result, series []curve.Series) er
 	return nil
 }
 
-// Run writes index.html and metrics.prom into the run directory dir.
+// Run writes every incident's overview chart, index.html and metrics.prom
+// into the run directory dir.
 func (Renderer) Run(dir string, run results.Run) error {
-	page, err := HTML(run)
+	overviews := Overviews(dir, run)
+	for _, o := range overviews {
+		if o.SVG == nil {
+			continue
+		}
+		if err := results.WriteFile(filepath.Join(dir, filepath.FromSlash(o.File)), o.SVG); err != nil {
+			return fmt.Errorf("overview of %s: %w", o.Incident, err)
+		}
+	}
+	page, err := HTML(run, overviews)
 	if err != nil {
 		return err
 	}

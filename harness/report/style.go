@@ -39,7 +39,29 @@ tr.regressed td { background: #fff5f5; }
 .verdict.breach { color: #9a3412; border-color: #fdba74; background: #fff7ed; }
 .verdict.hold { color: #1e3a8a; border-color: #93c5fd; background: #eff6ff; }
 .verdict.inconclusive { color: #4b5563; border-color: #d1d5db; background: #f9fafb; }
-.files a { margin-right: 8px; white-space: nowrap; }
+.nowrap { white-space: nowrap; }
+.name { overflow-wrap: break-word; }
+.small { font-size: 12px; }
+.files a { margin-right: 8px; overflow-wrap: anywhere; }
+td.files { max-width: 180px; }
+td.files > a { white-space: nowrap; }
+td.files details a { display: block; margin: 2px 0 0; }
+td.files summary { cursor: pointer; color: #1d4ed8; white-space: nowrap; }
+.tablewrap { max-width: 100%; overflow-x: auto; }
+tr.failed td { background: #fff5f5; }
+.okmark { color: var(--ok); font-weight: 700; }
+.badmark { color: var(--bad); font-weight: 700; }
+.overview { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(520px, 100%), 1fr)); gap: 16px; margin: 0 0 28px; }
+.incident { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; min-width: 0; }
+.incident-head { display: flex; align-items: baseline; justify-content: space-between; gap: 10px; flex-wrap: wrap; }
+.incident-head h2 { overflow-wrap: anywhere; }
+.incident p { margin: 2px 0 6px; }
+.incident img { display: block; width: 100%; max-width: 720px; height: auto; margin: 6px auto 0; }
+.fold-head { margin: 32px 0 8px; }
+details.variant { border-top: 1px solid var(--line); padding: 8px 0; }
+details.variant > summary { cursor: pointer; overflow-wrap: anywhere; }
+details.variant[open] > summary { margin-bottom: 8px; }
+.variant-name { font-weight: 650; }
 section.variant, section.pair { margin: 36px 0 0; padding-top: 16px; border-top: 2px solid var(--line); }
 .variant-head { display: flex; align-items: baseline; gap: 12px; flex-wrap: wrap; }
 .facts { margin: 8px 0 12px; display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; }

@@ -73,14 +73,20 @@ func layoutLegend(items []legendItem, width float64) [][]placed {
 // the plot area below, and the scales from data to pixels.
 type plotFrame struct {
 	rows           [][]placed
+	h              int // the chart's height
 	pl, pr, pt, pb float64
 	sx, sy         func(float64) float64
 }
 
-func newPlotFrame(legend []legendItem, xlo, xhi, ylo, yhi float64) plotFrame {
-	f := plotFrame{rows: layoutLegend(legend, chartW-padL-padR)}
+// newPlotFrame lays out a chart of chartH, or with grow one taller by the
+// legend's rows past the first, so the plot keeps a single chart's height.
+func newPlotFrame(legend []legendItem, xlo, xhi, ylo, yhi float64, grow bool) plotFrame {
+	f := plotFrame{rows: layoutLegend(legend, chartW-padL-padR), h: chartH}
+	if grow {
+		f.h += legendRow * (len(f.rows) - 1)
+	}
 	f.pl, f.pr = float64(padL), float64(chartW-padR)
-	f.pt, f.pb = float64(legendY+legendRow*(len(f.rows)-1))+plotGapTop, float64(chartH-padB)
+	f.pt, f.pb = float64(legendY+legendRow*(len(f.rows)-1))+plotGapTop, float64(f.h-padB)
 	f.sx = func(x float64) float64 { return f.pl + (x-xlo)/(xhi-xlo)*(f.pr-f.pl) }
 	f.sy = func(y float64) float64 { return f.pb - (y-ylo)/(yhi-ylo)*(f.pb-f.pt) }
 	return f
@@ -91,9 +97,9 @@ func newPlotFrame(legend []legendItem, xlo, xhi, ylo, yhi float64) plotFrame {
 func (f plotFrame) open(w *svgWriter, title, xTitle string, xticks, yticks []tick) {
 	pl, pr, pt, pb, sx, sy := f.pl, f.pr, f.pt, f.pb, f.sx, f.sy
 	w.printf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="%s" font-size="11" fill="%s">`+"\n",
-		chartW, chartH, chartW, chartH, fontStack, colText)
+		chartW, f.h, chartW, f.h, fontStack, colText)
 	w.printf("<title>%s</title>\n", esc(title))
-	w.printf(`<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
+	w.printf(`<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, f.h)
 	w.printf(`<defs><clipPath id="plot"><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f"/></clipPath></defs>`+"\n", pl, pt, pr-pl, pb-pt)
 	w.printf(`<text x="%d" y="%d" font-size="14" font-weight="600">%s</text>`+"\n", padL, titleY, esc(shorten(title, 76)))
 
@@ -116,7 +122,7 @@ func (f plotFrame) open(w *svgWriter, title, xTitle string, xticks, yticks []tic
 		w.printf(`<text x="%.1f" y="%.1f">%s</text>`+"\n", sx(t.v), pb+15, esc(t.label))
 	}
 	w.printf("</g>\n")
-	w.printf(`<text x="%.1f" y="%d" text-anchor="middle" fill="%s">%s</text>`+"\n", (pl+pr)/2, chartH-5, colMuted, esc(xTitle))
+	w.printf(`<text x="%.1f" y="%d" text-anchor="middle" fill="%s">%s</text>`+"\n", (pl+pr)/2, f.h-5, colMuted, esc(xTitle))
 	w.printf(`<path d="M%.1f %.1fV%.1fH%.1f" fill="none" stroke="%s" stroke-width="1"/>`+"\n", pl, pt, pb, pr, colAxis)
 	w.printf(`<g clip-path="url(#plot)" fill="none">` + "\n")
 }
