@@ -22,8 +22,9 @@ declare -A WHY=(
   [procps]="ps/pgrep used in cleanup checks"
   [ca-certificates]="debootstrap and apt over https mirrors"
   [util-linux]="mount/umount/nsenter for cleanup"
+  [chromium]="headless browser the report's screenshot test renders index.html in"
 )
-PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux)
+PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux chromium)
 
 need() { printf 'relapse needs these Debian packages:\n'; for p in "${PKGS[@]}"; do printf '  %-16s %s\n' "$p" "${WHY[$p]}"; done; }
 
