@@ -16,7 +16,8 @@ import (
 // one overview picture per incident (overviews, from Overviews), the
 // verdict table, then each variant's budgets and charts folded away. Every
 // value goes through html/template, so an odd incident name cannot inject
-// markup, and every number through results.Quantity or results.Number.
+// markup, and every measured number through results.Quantity or
+// results.Number.
 // Links are relative to the run directory, so the page works wherever it
 // is copied.
 func HTML(run results.Run, overviews []Overview) ([]byte, error) {
