@@ -158,11 +158,15 @@ type processSandbox struct {
 	runtime.Sandbox // unused methods panic
 	pid             int
 	log             string
+	root            string
 }
 
 func (p processSandbox) Kind() runtime.Kind { return runtime.Containerd }
 func (p processSandbox) PID() int           { return p.pid }
 func (p processSandbox) LogPath() string    { return p.log }
+
+// Root is an empty directory: the sandbox has no shims.
+func (p processSandbox) Root() string { return p.root }
 
 func TestCollectNotesFailedPiecesAndGoesOn(t *testing.T) {
 	tmp := t.TempDir()
@@ -172,7 +176,7 @@ func TestCollectNotesFailedPiecesAndGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "diagnostics")
-	files, err := Options{StraceFor: 300 * time.Millisecond}.Collect(context.Background(), processSandbox{pid: cmd.Process.Pid, log: log}, dir)
+	files, err := Options{StraceFor: 300 * time.Millisecond}.Collect(context.Background(), processSandbox{pid: cmd.Process.Pid, log: log, root: t.TempDir()}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
