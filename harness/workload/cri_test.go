@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/relapse-dev/relapse/harness/runtime"
 )
 
 // criLog sums a CRI log file: stdout payload bytes, stdout partial ("P")
@@ -108,6 +111,15 @@ func TestCRIRunsHugeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The pod's shim is a probe target by the pod's id, and it is the
+	// container's parent.
+	shimPID := runtime.ShimPID(cd, podID)()
+	if shimPID == 0 {
+		t.Fatalf("no shim found for pod %s of %s", podID, cd.Root())
+	}
+	if ppid := parentOf(t, pid); ppid != shimPID {
+		t.Errorf("container pid %d has parent %d, want the pod's shim %d", pid, ppid, shimPID)
+	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil || !strings.HasPrefix(string(cmdline), "/hugeline\x00") {
 		t.Fatalf("pid %d cmdline %q (%v), want /hugeline", pid, cmdline, err)
@@ -183,4 +195,19 @@ func TestDialCRIWithoutDaemon(t *testing.T) {
 	if _, err := DialCRI(ctx, missing); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("DialCRI to nothing: %v, want an error naming %s", err, missing)
 	}
+}
+
+// parentOf reads a process' parent pid from /proc.
+func parentOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ppid
 }
