@@ -58,9 +58,17 @@ func declare(p engine.Plan) {
 		gomega.Expect(eng.Close()).To(gomega.Succeed())
 		fmt.Fprintf(os.Stdout, "\nresults: %s\n", eng.Dir())
 	})
+	// One container keeps the plan's order: Ginkgo shuffles only top-level
+	// containers.
+	ginkgo.Describe("the plan", func() { specs(p, func() *engine.Engine { return eng }) })
+}
+
+// specs declares one spec per plan item, run by the suite's engine.
+func specs(p engine.Plan, engineOf func() *engine.Engine) {
 	for _, it := range p.Items {
 		ginkgo.It(it.Name()+" must "+string(it.Expect), ginkgo.Label(it.Labels()...), func(ctx ginkgo.SpecContext) {
 			ginkgo.By("running " + it.Name() + ": " + it.Why)
+			eng := engineOf()
 			res, err := eng.Run(ctx, it)
 			if err != nil {
 				ginkgo.Fail(fmt.Sprintf("%s could not run to a verdict: %v", it.Name(), err))
