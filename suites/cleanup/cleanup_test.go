@@ -312,20 +312,31 @@ func processes() procSet {
 	return out
 }
 
-// newProcesses names the user processes alive now that were not in before,
-// other than this test's own.
+// newProcesses names the processes alive now that were not in before and
+// live in another mount namespace than this test: containers, runc init,
+// whatever a sandbox started inside its own world, whatever the incident.
+// (Daemons and shims in the host's namespace name a sandbox root and are
+// found by leftovers; anything else new on the machine, such as another
+// user's shell, is not the run's.)
 func newProcesses(before procSet) []string {
+	self, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		return []string{"reading this test's mount namespace: " + err.Error()}
+	}
 	var out []string
-	self := strconv.Itoa(os.Getpid())
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, p := range stats {
 		key, ok := procKey(p)
-		if !ok || before[key] || strings.HasPrefix(key, self+"@") {
+		if !ok || before[key] {
 			continue
 		}
-		b, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
-		cmd := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
-		out = append(out, "process started by the run "+filepath.Dir(p)+": "+cmd)
+		dir := filepath.Dir(p)
+		if ns, err := os.Readlink(filepath.Join(dir, "ns", "mnt")); err != nil || ns == self {
+			continue
+		}
+		// The command line of a task in D can block: read its name only.
+		comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
+		out = append(out, "process started by the run in its own mount namespace "+dir+": "+strings.TrimSpace(string(comm)))
 	}
 	return out
 }
