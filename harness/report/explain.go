@@ -28,8 +28,9 @@ func Explain(res results.Result) string {
 
 // RegressionFailure is what a regression run that breached says: the
 // incident, the user's runtime and configuration, every budget with what
-// was measured, and where the diagnostics are (absolute paths, to open
-// from the terminal).
+// was measured, and where the diagnostics are (an absolute path, to open
+// from the terminal, whether res holds them as the engine returned them or
+// as summary.json records them).
 func RegressionFailure(res results.Result, runDir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s came back on your %s %s (config %v): verdict %s, want hold",
@@ -43,7 +44,11 @@ func RegressionFailure(res results.Result, runDir string) string {
 	if len(res.Diagnostics) == 0 {
 		fmt.Fprintf(&b, "\n  diagnostics: none captured; series and charts in %s", filepath.Join(runDir, res.Name()))
 	} else {
-		fmt.Fprintf(&b, "\n  diagnostics: %s", filepath.Join(runDir, filepath.Dir(res.Diagnostics[0])))
+		dir := filepath.Dir(res.Diagnostics[0])
+		if !filepath.IsAbs(dir) { // as recorded: relative to the run
+			dir = filepath.Join(runDir, dir)
+		}
+		fmt.Fprintf(&b, "\n  diagnostics: %s", dir)
 		for _, d := range res.Diagnostics {
 			fmt.Fprintf(&b, "\n    %s", filepath.Base(d))
 		}
