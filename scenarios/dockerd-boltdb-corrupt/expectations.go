@@ -27,6 +27,8 @@ func expectations() map[string]expectation {
 		"meta-wrong-root": {verdict: curve.Breach, why: "the store opens cleanly on the wrong tree: dockerd is up ~0.5 s in with every user network silently gone"},
 		"meta-checksums":  {verdict: curve.Hold, why: "both metas fail their checksum: bbolt refuses the file and dockerd exits 1 (\"checksum error\") ~1.4 s in"},
 		"self-cycle":      {verdict: curve.Hold, why: "a branch element pointing at its own page: bbolt's \"assertion failed: write: circular dependency occurred\" panic, exit 2 ~1.4 s in"},
-		"cycle-loop":      {verdict: curve.Breach, why: "the incident: a forward B-tree cycle returns one leaf's endpoints forever; dockerd grows 1.2-1.4 GB/s from ~1 s into its start until the 2 GiB guard (~2.2 s)"},
+		"cycle-loop": {verdict: curve.Breach, why: "the incident: a forward B-tree cycle returns one leaf's endpoints forever; dockerd grows 1.2-1.4 GB/s from ~1 s into its start until the 2 GiB guard (~2.2 s); " +
+			"in 1 of 7 runs on the reference machine libnetwork's sandboxCleanup, deleting the killed containers' endpoints before the listing, rebalanced into the loop page and bbolt asserted (\"read: zero-length inode key\", exit 2) instead: " +
+			"whether a deletion rebalances there depends on the population's random ids, so the suite allows a second attempt", attempts: 2},
 	}
 }

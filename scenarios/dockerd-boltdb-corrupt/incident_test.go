@@ -35,7 +35,7 @@ func TestIncidentIsWellFormed(t *testing.T) {
 		{"meta-wrong-root", curve.Breach, 0},
 		{"meta-checksums", curve.Hold, 0},
 		{"self-cycle", curve.Hold, 0},
-		{"cycle-loop", curve.Breach, 0},
+		{"cycle-loop", curve.Breach, 2},
 		{"recovered", curve.Hold, 0},
 	}
 	have := map[string]incident.Variant{}
