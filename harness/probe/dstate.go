@@ -27,7 +27,13 @@ type Task struct {
 	// Wchan is the kernel function the task sleeps in (e.g.
 	// request_wait_answer for a FUSE read), empty when running or hidden.
 	Wchan string `json:"wchan,omitempty"`
+	// Kernel marks a kernel thread (PF_KTHREAD): workers such as
+	// kworker pass through D on their own and are nobody's leftover.
+	Kernel bool `json:"kernel,omitempty"`
 }
+
+// pfKthread is the kernel's PF_KTHREAD task flag.
+const pfKthread = 0x00200000
 
 // ReadTask reads a task's comm, state and wait channel from /proc/<pid>.
 func ReadTask(pid int) (Task, error) {
@@ -43,7 +49,7 @@ func readTask(dir string, pid int) (Task, error) {
 	if err != nil {
 		return Task{}, fmt.Errorf("task %d: %w", pid, err)
 	}
-	t := Task{PID: pid, Comm: comm, State: state}
+	t := Task{PID: pid, Comm: comm, State: state, Kernel: statFlags(b)&pfKthread != 0}
 	if w, err := os.ReadFile(filepath.Join(dir, "wchan")); err == nil && string(w) != "0" {
 		t.Wchan = strings.TrimSpace(string(w))
 	}
@@ -60,6 +66,21 @@ func parseStatState(stat []byte) (comm, state string, err error) {
 		return "", "", fmt.Errorf("malformed stat line %q", truncate(stat, 80))
 	}
 	return string(stat[open+1 : end]), string(stat[end+2]), nil
+}
+
+// statFlags is the flags field of a /proc stat line (the seventh after
+// comm), 0 when unreadable.
+func statFlags(stat []byte) uint64 {
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0
+	}
+	f := strings.Fields(string(stat[end+1:]))
+	if len(f) < 7 {
+		return 0
+	}
+	v, _ := strconv.ParseUint(f[6], 10, 64)
+	return v
 }
 
 func truncate(b []byte, n int) []byte {

@@ -196,3 +196,18 @@ func TestProbesSeeAReaderStuckOnFUSE(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// kthreadd (pid 2) is a kernel thread; this test is not.
+func TestReadTaskTellsKernelThreads(t *testing.T) {
+	k, err := ReadTask(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := ReadTask(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k.Kernel || self.Kernel {
+		t.Errorf("pid 2 (%s) kernel %v, this test kernel %v: want true, false", k.Comm, k.Kernel, self.Kernel)
+	}
+}

@@ -7,6 +7,7 @@ package cleanup_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relapse-dev/relapse/harness/probe"
 	"github.com/relapse-dev/relapse/harness/runtime"
 	"github.com/relapse-dev/relapse/harness/workload"
 )
@@ -271,30 +273,18 @@ func leftovers(mid []string) []string {
 // pfKthread is the kernel's PF_KTHREAD task flag.
 const pfKthread = 0x00200000
 
-// dstateTasks lists the pids of user tasks in uninterruptible sleep.
+// dstateTasks lists the user tasks in uninterruptible sleep (kernel
+// workers pass through D on their own and are not ours).
 func dstateTasks() []string {
+	tasks, err := probe.DStateTasks()
+	if err != nil {
+		return []string{err.Error()}
+	}
 	var out []string
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
+	for _, t := range tasks {
+		if !t.Kernel {
+			out = append(out, fmt.Sprintf("%d %s in %s", t.PID, t.Comm, t.Wchan))
 		}
-		// The state follows the command name in parentheses; flags is the
-		// seventh field after it. Kernel workers (PF_KTHREAD) pass through
-		// D on their own (e.g. kworker cgroup_release) and are not ours.
-		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 7 || f[0] != "D" {
-			continue
-		}
-		if flags, err := strconv.ParseUint(f[6], 10, 64); err == nil && flags&pfKthread != 0 {
-			continue
-		}
-		out = append(out, filepath.Base(filepath.Dir(p)))
 	}
 	return out
 }
