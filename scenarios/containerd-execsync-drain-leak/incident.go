@@ -102,8 +102,8 @@ func Incident() incident.Incident {
 		Source: "https://github.com/containerd/containerd/security/advisories/GHSA-7jxh-36q5-gcqv (CVE-2026-53495); " +
 			"fix commit 9ec55f024, release PR https://github.com/containerd/containerd/pull/14092",
 		Affected: "containerd up to 1.7.34, up to 2.0.11, 2.2.0-2.2.7 and 2.3.0-2.3.4 with drain_exec_sync_io_timeout " +
-			"= \"0s\" (the default; measured: 2.3.4)",
-		Fixed: "containerd 1.7.35, 2.0.12, 2.2.8, 2.3.5 (measured: 2.3.5); on a vulnerable build, CRI " +
+			"= \"0s\" (the default; measured: 2.3.4 and 1.7.34)",
+		Fixed: "containerd 1.7.35, 2.0.12, 2.2.8, 2.3.5 (measured: 2.3.5 and 1.7.35); on a vulnerable build, CRI " +
 			"drain_exec_sync_io_timeout > 0 bounds the wait",
 		Images: []incident.Image{pauseImage, spawnImage},
 		// Regression mode judges the user's config.toml on the user's
@@ -120,6 +120,12 @@ func Incident() incident.Incident {
 			variant("fixed", curve.Hold,
 				"2.3.5 ends the drain on the caller's cancellation; the shim releases the exec's stdio within ~10 s",
 				incident.Sandbox{Version: "2.3.5"}),
+			variant("vulnerable-1-7", curve.Breach,
+				"1.7.34, the last vulnerable 1.7 release: the same drain with no case for the caller's cancellation",
+				incident.Sandbox{Version: "1.7.34"}),
+			variant("fixed-1-7", curve.Hold,
+				"1.7.35 carries the fix to the 1.7 line",
+				incident.Sandbox{Version: "1.7.35"}),
 			variant("drain-timeout", curve.Hold,
 				"2.3.4 with drain_exec_sync_io_timeout = 2s: the drain gives up after 2 s and kills the exec",
 				incident.Sandbox{Version: "2.3.4", Containerd: runtime.ContainerdConfig{CRI: map[string]any{"drain_exec_sync_io_timeout": "2s"}}}),

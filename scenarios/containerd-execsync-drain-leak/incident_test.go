@@ -18,9 +18,11 @@ func TestIncidentIsWellFormed(t *testing.T) {
 		version string
 		timeout any
 	}{
-		"vulnerable":    {curve.Breach, "2.3.4", nil},
-		"fixed":         {curve.Hold, "2.3.5", nil},
-		"drain-timeout": {curve.Hold, "2.3.4", "2s"},
+		"vulnerable":     {curve.Breach, "2.3.4", nil},
+		"fixed":          {curve.Hold, "2.3.5", nil},
+		"drain-timeout":  {curve.Hold, "2.3.4", "2s"},
+		"vulnerable-1-7": {curve.Breach, "1.7.34", nil},
+		"fixed-1-7":      {curve.Hold, "1.7.35", nil},
 	}
 	if len(in.Variants) != len(want) {
 		t.Fatalf("variants %d, want %d", len(in.Variants), len(want))
