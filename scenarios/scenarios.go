@@ -6,6 +6,7 @@ package scenarios
 
 import (
 	"github.com/relapse-dev/relapse/harness/incident"
+	containerdexecsyncdrainleak "github.com/relapse-dev/relapse/scenarios/containerd-execsync-drain-leak"
 	containerdhugelogline "github.com/relapse-dev/relapse/scenarios/containerd-huge-log-line"
 	dockerdboltdbcorrupt "github.com/relapse-dev/relapse/scenarios/dockerd-boltdb-corrupt"
 	dockerdkilldstate "github.com/relapse-dev/relapse/scenarios/dockerd-kill-dstate"
@@ -18,6 +19,7 @@ import (
 // catches, so it panics with the reason.
 func All() incident.Catalog {
 	cat, err := incident.NewCatalog(
+		containerdexecsyncdrainleak.Incident(),
 		containerdhugelogline.Incident(),
 		dockerdboltdbcorrupt.Incident(),
 		dockerdkilldstate.Incident(),

@@ -25,6 +25,21 @@
 #   20.10.24 Debian bookworm docker.io 20.10.24+dfsg1-1+deb12u1+b6 (linked
 #            from /usr/sbin on bookworm; downloaded elsewhere, e.g. on a CI
 #            runner with another Docker)
+#   26.1.5   Debian trixie docker.io 26.1.5+dfsg1-9+deb13u1+b1 (keeps an
+#            attach's goroutines and fd when the client leaves a silent
+#            container; fixed in 27.0.1 by moby PR #45052)
+#   28.5.2   Debian forky docker.io 28.5.2+dfsg4-5 (forky is testing: signed
+#            by the archive's automatic keys, hence the whole keyring)
+#
+# Newer releases run on bookworm from the unpacked directory too: dockerd
+# 26.1.5 and 28.5.2 link only libraries bookworm has (libc, libsystemd,
+# libcap and theirs). Whatever the release, the dockerd starts and manages
+# the containerd on PATH (bookworm's containerd 1.6.20 with runc 1.1.5), not
+# its own release's. Of the package's companions, usr/sbin/docker-proxy is
+# unpacked with it but unused (relapse's dockerds run with bridge none and
+# publish no ports), and docker-init is Debian's tini package, not fetched
+# (no container runs with --init). forky is Debian testing: when its
+# docker.io moves on, this script lists the versions it has.
 set -euo pipefail
 
 prog=fetch-dockerd
@@ -34,6 +49,8 @@ die() { echo "$prog: $*" >&2; exit 1; }
 declare -A KNOWN=(
   [20.10.5]="bullseye 20.10.5+dfsg1-1+deb11u2 debian-archive-bullseye-stable.gpg"
   [20.10.24]="bookworm 20.10.24+dfsg1-1+deb12u1+b6 debian-archive-bookworm-stable.gpg"
+  [26.1.5]="trixie 26.1.5+dfsg1-9+deb13u1+b1 debian-archive-trixie-stable.gpg"
+  [28.5.2]="forky 28.5.2+dfsg4-5 debian-archive-keyring.gpg"
 )
 
 usage() {

@@ -6,8 +6,9 @@ import (
 )
 
 // sandboxSources are the probes every variant gets: the daemon's own
-// process, the containerd a dockerd manages, and dockerd's goroutines
-// (dockerd --debug serves pprof on its API socket).
+// process, the containerd a dockerd manages, and the daemon's goroutines
+// (dockerd --debug serves pprof on its API socket, a containerd sandbox on
+// its debug socket), the count a per-call leak in a Go daemon grows.
 func sandboxSources(sb runtime.Sandbox) ([]probe.Source, error) {
 	p, err := probe.NewProcess(string(sb.Kind()), sb.PID)
 	if err != nil {
@@ -23,6 +24,13 @@ func sandboxSources(sb runtime.Sandbox) ([]probe.Source, error) {
 	}
 	if sb.Kind() == runtime.Dockerd {
 		g, err := probe.NewGoroutines("dockerd", sb.Address())
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, g)
+	}
+	if d, ok := sb.(interface{ DebugAddress() string }); ok && d.DebugAddress() != "" {
+		g, err := probe.NewGoroutines(string(sb.Kind()), d.DebugAddress())
 		if err != nil {
 			return nil, err
 		}

@@ -22,7 +22,7 @@ type Case interface {
 // Attempt is one run of a variant, made by Case.Start.
 type Attempt interface {
 	// Probes are the metric sources this run adds to the sandbox's own
-	// (the daemons, dockerd's goroutines).
+	// (the daemons' processes and goroutines).
 	Probes() []probe.Source
 	// Drive is the sampled part: it drives the workload and counts each
 	// operation with env.Ops.Add. Its ctx is cancelled once a breach is

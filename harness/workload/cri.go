@@ -231,6 +231,34 @@ func (c *CRI) ContainerPID(ctx context.Context, id string) (int, error) {
 	return info.Pid, nil
 }
 
+// ExecResult is what an ExecSync call returned.
+type ExecResult struct {
+	Stdout, Stderr []byte
+	ExitCode       int32
+}
+
+// ExecSync runs cmd in a running container and waits for it, as a kubelet
+// exec probe does: timeout is the probe's timeoutSeconds (whole seconds, at
+// least 1; the runtime ends the command after it), and ctx carries the
+// caller's own deadline for the call as a whole, which kubelet sets longer
+// than the timeout. The error keeps the gRPC status (DeadlineExceeded when
+// ctx ran out first), so callers can tell the runtime's answer from their
+// own deadline.
+func (c *CRI) ExecSync(ctx context.Context, containerID string, cmd []string, timeout time.Duration) (ExecResult, error) {
+	if len(cmd) == 0 {
+		return ExecResult{}, fmt.Errorf("exec in container %s: empty command", containerID)
+	}
+	secs := int64(timeout / time.Second)
+	if secs < 1 || timeout%time.Second != 0 {
+		return ExecResult{}, fmt.Errorf("exec %q in container %s: timeout %v: the CRI takes whole seconds, at least 1", cmd, containerID, timeout)
+	}
+	resp, err := c.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: containerID, Cmd: cmd, Timeout: secs})
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec %q in container %s: %w", cmd, containerID, err)
+	}
+	return ExecResult{Stdout: resp.Stdout, Stderr: resp.Stderr, ExitCode: resp.ExitCode}, nil
+}
+
 // StopContainer stops a container, SIGKILLing it after timeoutSeconds.
 func (c *CRI) StopContainer(ctx context.Context, id string, timeoutSeconds int64) error {
 	if _, err := c.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id, Timeout: timeoutSeconds}); err != nil {
