@@ -109,7 +109,6 @@ func startNamespace(ctx context.Context, root string, net bool) (*namespace, err
 	args = append(args, dirs...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Dir = root
-	cmd.Stderr = nil
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("namespace holder: %w", err)
