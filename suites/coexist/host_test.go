@@ -3,9 +3,11 @@ package coexist_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,8 +35,8 @@ type host struct {
 	t          *testing.T
 	containerd *exec.Cmd
 	dockerd    *exec.Cmd
-	existed    map[string][]string // path -> its entries before (nil entries: a file)
-	iptables   []byte              // iptables-save before dockerd
+	existed    map[string]bool     // every path below madePaths before the daemons ran
+	iptables   map[string][]string // table -> `iptables -t table -S` before dockerd
 	forward    []byte              // net.ipv4.ip_forward before dockerd
 	hadDocker0 bool
 }
@@ -44,26 +46,16 @@ type host struct {
 // registers their stop and the removal of what they made.
 func startHost(t *testing.T, ctx context.Context, logDir string) *host {
 	t.Helper()
-	h := &host{t: t, existed: map[string][]string{}}
-	for _, p := range madePaths {
-		fi, err := os.Stat(p)
+	h := &host{t: t, existed: pathsBelow(madePaths), iptables: map[string][]string{}}
+	for _, table := range iptablesTables {
+		out, err := exec.Command("iptables", "-t", table, "-S").Output()
 		if err != nil {
-			continue
+			t.Fatalf("iptables -t %s -S: %v", table, err)
 		}
-		h.existed[p] = []string{}
-		if fi.IsDir() {
-			entries, _ := os.ReadDir(p)
-			for _, e := range entries {
-				h.existed[p] = append(h.existed[p], e.Name())
-			}
-		}
-	}
-	var err error
-	if h.iptables, err = exec.Command("iptables-save").Output(); err != nil {
-		t.Fatalf("iptables-save: %v", err)
+		h.iptables[table] = lines(string(out))
 	}
 	h.forward, _ = os.ReadFile("/proc/sys/net/ipv4/ip_forward")
-	_, err = os.Stat("/sys/class/net/docker0")
+	_, err := os.Stat("/sys/class/net/docker0")
 	h.hadDocker0 = err == nil
 	t.Cleanup(h.stop)
 
@@ -151,37 +143,22 @@ func (h *host) stop() {
 	}
 	time.Sleep(500 * time.Millisecond)
 	h.unmountMade()
-	for _, p := range madePaths {
-		before, existed := h.existed[p]
-		if !existed {
-			if err := os.RemoveAll(p); err != nil {
-				t.Errorf("removing %s: %v", p, err)
-			}
-			continue
-		}
-		entries, _ := os.ReadDir(p)
-		for _, e := range entries {
-			if !contains(before, e.Name()) {
-				_ = os.RemoveAll(filepath.Join(p, e.Name()))
-			}
+	// Remove what appeared below the paths, deepest first; what was there
+	// before (another user's shim socket, say) stays.
+	now := pathsBelow(madePaths)
+	var added []string
+	for p := range now {
+		if !h.existed[p] {
+			added = append(added, p)
 		}
 	}
-	if len(h.iptables) > 0 {
-		restore := exec.Command("iptables-restore")
-		restore.Stdin = strings.NewReader(string(h.iptables))
-		if out, err := restore.CombinedOutput(); err != nil {
-			t.Errorf("iptables-restore: %v: %s", err, out)
-		}
-		// iptables-restore leaves the chains dockerd added to other tables.
-		for _, table := range []string{"nat", "filter"} {
-			for _, chain := range []string{"DOCKER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2", "DOCKER-USER"} {
-				if !strings.Contains(string(h.iptables), ":"+chain+" ") {
-					quiet("iptables", "-t", table, "-F", chain)
-					quiet("iptables", "-t", table, "-X", chain)
-				}
-			}
+	sort.Sort(sort.Reverse(sort.StringSlice(added)))
+	for _, p := range added {
+		if err := os.RemoveAll(p); err != nil {
+			t.Errorf("removing %s: %v", p, err)
 		}
 	}
+	h.restoreIptables()
 	if len(h.forward) > 0 {
 		_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", h.forward, 0o644)
 	}
@@ -251,11 +228,55 @@ func hostShims() []int {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// iptablesTables are the tables dockerd writes rules to.
+var iptablesTables = []string{"filter", "nat", "mangle", "raw"}
+
+// restoreIptables deletes the rules and then the chains that were not there
+// before dockerd ran; rules and chains that were (the host's own) stay.
+func (h *host) restoreIptables() {
+	for _, table := range iptablesTables {
+		out, err := exec.Command("iptables", "-t", table, "-S").Output()
+		if err != nil {
+			h.t.Errorf("iptables -t %s -S: %v", table, err)
+			continue
+		}
+		before := map[string]bool{}
+		for _, l := range h.iptables[table] {
+			before[l] = true
+		}
+		var chains []string
+		for _, l := range lines(string(out)) {
+			if before[l] {
+				continue
+			}
+			f := strings.Fields(l)
+			switch f[0] {
+			case "-A":
+				if out, err := exec.Command("iptables", append([]string{"-t", table, "-D"}, f[1:]...)...).CombinedOutput(); err != nil {
+					h.t.Errorf("iptables -t %s %s: %v: %s", table, l, err, out)
+				}
+			case "-N":
+				chains = append(chains, f[1])
+			}
+		}
+		for _, c := range chains {
+			if out, err := exec.Command("iptables", "-t", table, "-X", c).CombinedOutput(); err != nil {
+				h.t.Errorf("iptables -t %s -X %s: %v: %s", table, c, err, out)
+			}
 		}
 	}
-	return false
+}
+
+// pathsBelow lists every path at or below roots.
+func pathsBelow(roots []string) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range roots {
+		_ = filepath.WalkDir(r, func(p string, _ fs.DirEntry, err error) error {
+			if err == nil {
+				out[p] = true
+			}
+			return nil
+		})
+	}
+	return out
 }
