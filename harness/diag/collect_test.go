@@ -164,6 +164,9 @@ func (p processSandbox) Kind() runtime.Kind { return runtime.Containerd }
 func (p processSandbox) PID() int           { return p.pid }
 func (p processSandbox) LogPath() string    { return p.log }
 
+// Root is empty: the helper has no instance root, so it has no shims.
+func (p processSandbox) Root() string { return "" }
+
 func TestCollectNotesFailedPiecesAndGoesOn(t *testing.T) {
 	tmp := t.TempDir()
 	cmd := startHelper(t, "sigusr1", "TMPDIR="+tmp)
