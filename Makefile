@@ -84,12 +84,14 @@ unit:
 	$(GO) test -count=1 -timeout 20m ./harness/... ./scenarios/... ./cmd/...
 
 ## e2e: the incident suite, the leave-nothing-behind checks (Ctrl-C, SIGKILL),
+## the coexistence check (relapse beside a live host containerd and dockerd),
 ## then the nightly commands end to end (make matrix, relapse ab, make regression)
 e2e: relapse
 	@set -o pipefail; rc=0; \
 	  RELAPSE_INCIDENT='$(INCIDENT)' RELAPSE_VARIANT='$(VARIANT)' $(GINKGO) $(GINKGO_FLAGS) ./suites/incidents || rc=$$?; \
 	  $(RELAPSE) table $(RESULTS)/latest || rc=1; \
 	  $(GO) test -count=1 -timeout 15m ./suites/cleanup/ || rc=1; \
+	  $(GO) test -count=1 -timeout 25m -v ./suites/coexist/ || rc=1; \
 	  $(GO) test -count=1 -timeout 50m -v ./suites/nightly/ || rc=1; \
 	  exit $$rc
 

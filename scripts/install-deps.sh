@@ -21,10 +21,11 @@ declare -A WHY=(
   [iptables]="dockerd links against it even with --iptables=false"
   [procps]="ps/pgrep used in cleanup checks"
   [ca-certificates]="debootstrap and apt over https mirrors"
-  [util-linux]="mount/umount/nsenter for cleanup"
+  [util-linux]="unshare/nsenter: each sandbox's private mount namespace; mount/umount for cleanup"
+  [iproute2]="ip: the loopback of each dockerd sandbox's private network namespace"
   [chromium]="headless browser the report's screenshot test renders index.html in"
 )
-PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux chromium)
+PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux iproute2 chromium)
 
 need() { printf 'relapse needs these Debian packages:\n'; for p in "${PKGS[@]}"; do printf '  %-16s %s\n' "$p" "${WHY[$p]}"; done; }
 
@@ -37,10 +38,19 @@ if ! command -v apt-get >/dev/null || ! command -v dpkg-query >/dev/null; then
   need >&2; exit 1
 fi
 
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
+
+# Docker's own packages (a CI runner's, a workstation's) conflict with the
+# distribution's: they provide the same binaries, so they count as present.
+# relapse runs beside them and never uses or stops their daemons.
+declare -A ALT=([docker.io]="docker-ce moby-engine" [containerd]="containerd.io moby-containerd" [runc]="containerd.io moby-runc")
+
 missing=()
 for p in "${PKGS[@]}"; do
-  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [ "$st" = "install ok installed" ] || missing+=("$p")
+  installed "$p" && continue
+  alt=0
+  for a in ${ALT[$p]:-}; do installed "$a" && { echo "install-deps: $p is provided by the installed $a"; alt=1; break; }; done
+  [ "$alt" = 1 ] || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all packages present (${PKGS[*]})"; exit 0
@@ -59,14 +69,23 @@ fi
 cleanup() { [ "$made_policy" = 1 ] && rm -f "$policy"; return 0; }
 trap cleanup EXIT
 
+units=(docker.socket docker.service containerd.service)
+systemd=0
+command -v systemctl >/dev/null && [ -d /run/systemd/system ] && systemd=1
+declare -A WAS_ACTIVE=()
+if [ "$systemd" = 1 ]; then
+  for u in "${units[@]}"; do systemctl is-active --quiet "$u" && WAS_ACTIVE[$u]=1; done
+fi
+
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
-# If a service manager started anything anyway, stop it: relapse runs private daemons only.
-if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  for u in docker.socket docker.service containerd.service; do
-    systemctl disable --now "$u" >/dev/null 2>&1 || true
+# If the install started a service anyway, stop it; a service that ran
+# before is the host's own and is left alone (relapse runs beside it).
+if [ "$systemd" = 1 ]; then
+  for u in "${units[@]}"; do
+    [ -n "${WAS_ACTIVE[$u]:-}" ] || systemctl disable --now "$u" >/dev/null 2>&1 || true
   done
 fi
 echo "install-deps: done"

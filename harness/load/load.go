@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -60,6 +61,10 @@ type Options struct {
 	Ops *probe.Ops
 	// ContentType is the request's Content-Type (default FormURLEncoded).
 	ContentType string
+	// Dial, if set, opens each connection with the loopback-only dialer it
+	// is given (runtime.Dialer dials inside a sandbox's network namespace,
+	// where a workload on the container host network listens).
+	Dial func(ctx context.Context, d *net.Dialer, network, addr string) (net.Conn, error)
 }
 
 // Stats summarise a run.
@@ -154,7 +159,7 @@ func Run(ctx context.Context, opts Options) (Stats, error) {
 
 	tr := &http.Transport{
 		Proxy:               nil, // never via a proxy: loopback only
-		DialContext:         loopbackDialer(),
+		DialContext:         loopbackDialer(opts.Dial),
 		MaxIdleConns:        opts.Concurrency,
 		MaxIdleConnsPerHost: opts.Concurrency,
 		MaxConnsPerHost:     opts.Concurrency,

@@ -51,8 +51,12 @@ func loopbackControl(_, address string, _ syscall.RawConn) error {
 	return nil
 }
 
-// loopbackDialer returns a DialContext that only reaches loopback addresses.
-func loopbackDialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
+// loopbackDialer returns a DialContext that only reaches loopback addresses,
+// through dial when it is set.
+func loopbackDialer(dial func(context.Context, *net.Dialer, string, string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{Control: loopbackControl}
-	return d.DialContext
+	if dial == nil {
+		return d.DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) { return dial(ctx, d, network, addr) }
 }

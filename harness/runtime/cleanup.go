@@ -3,7 +3,6 @@ package runtime
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,12 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// shimSocketDir is where containerd shims put their sockets whatever the
-// daemon's state dir: containerd hard-codes it (defaults.DefaultStateDir +
-// "/s"). It is the one place outside the root an instance writes to, so
-// cleanup removes the sockets of the shims it kills.
-const shimSocketDir = "/run/containerd/s"
-
 // runcRootGlobs find the runc state directories (runc --root <dir>) an
 // instance's containers live in: containerd's CRI runtimes are configured
 // with Root under state/runc*, dockerd's runc keeps its state under
@@ -36,10 +29,21 @@ var runcRootGlobs = []string{
 	"exec/runtime-*/*/*/state.json",
 }
 
+// nsRuncRootGlobs find runc state a runtime kept at its default paths,
+// which live in the sandbox's private /run (the runc v2 shim's default
+// root is /run/containerd/runc/<namespace>, e.g. a user's config.toml
+// without a Root); they are read through /proc/<member>/root.
+var nsRuncRootGlobs = []string{
+	"run/containerd/runc/*/*/state.json",
+}
+
 // cleanRoot stops everything that belongs to an instance root and removes
-// the root: containers (through runc's state), processes that reference the
-// root (daemons, shims, runc), the shims' sockets, every mount below the
-// root, and finally the root itself. The daemon is expected to be down
+// the root: containers (through runc's state, below the root or in the
+// sandbox's private /run), the processes of the sandbox (its namespace's
+// members and whatever refers to the root, with their descendants: daemons,
+// shims, runc, containers), every mount below the root, and finally the
+// root itself. Killing the namespace's last process takes its private
+// mounts (the tmpfs over /run/containerd, container rootfs) with it. The daemon is expected to be down
 // already; cleanRoot works the same after a graceful stop, a crash, or the
 // death of the harness process that owned the root.
 func cleanRoot(ctx context.Context, root string, logf func(string, ...any)) error {
@@ -86,6 +90,15 @@ func killContainers(ctx context.Context, root string, logf func(string, ...any))
 			return fmt.Errorf("containers: %w", err)
 		}
 		states = append(states, m...)
+	}
+	if view := nsView(root); view != "" {
+		for _, g := range nsRuncRootGlobs {
+			m, err := filepath.Glob(filepath.Join(view, g))
+			if err != nil {
+				return fmt.Errorf("containers: %w", err)
+			}
+			states = append(states, m...)
+		}
 	}
 	if len(states) == 0 {
 		return nil
@@ -168,7 +181,8 @@ type procRef struct {
 	args []string
 }
 
-// procsUnder lists the processes whose command line or working directory
+// procsUnder lists the processes that live in root's private mount
+// namespace (see nsMembers) or whose command line or working directory
 // refers to root (daemons: their config is there; shims: their -address is;
 // runc: its --root is) and all their descendants (a shim's container
 // processes, whatever runc state dir they were started with). The command
@@ -185,6 +199,13 @@ func procsUnder(root string) ([]procRef, error) {
 	children := map[int][]int{}
 	args := map[int][]string{}
 	var matched []int
+	type live struct {
+		p  procfs.Proc
+		st procfs.ProcStat
+	}
+	var alive []live
+	var pids []int
+	inD := map[int]bool{}
 	for _, p := range all {
 		if p.PID == self {
 			continue
@@ -193,8 +214,24 @@ func procsUnder(root string) ([]procRef, error) {
 		if err != nil || st.State == "Z" || st.State == "X" {
 			continue
 		}
+		alive = append(alive, live{p, st})
+		pids = append(pids, p.PID)
+		inD[p.PID] = st.State == "D"
+	}
+	members := nsMembers(root, pids, inD)
+	for _, l := range alive {
+		p, st := l.p, l.st
 		children[st.PPID] = append(children[st.PPID], p.PID)
 		args[p.PID] = []string{"[" + st.Comm + "]"}
+		if members[p.PID] {
+			matched = append(matched, p.PID)
+			if st.State != "D" {
+				if cmdline, err := p.CmdLine(); err == nil && len(cmdline) > 0 {
+					args[p.PID] = cmdline
+				}
+			}
+			continue
+		}
 		if st.State == "D" {
 			continue
 		}
@@ -238,8 +275,8 @@ func procsUnder(root string) ([]procRef, error) {
 	return out, nil
 }
 
-// killProcsUnder SIGKILLs every process that refers to root, waits for them
-// to be gone and removes the sockets of the shims among them.
+// killProcsUnder SIGKILLs every process of root (procsUnder) and waits for
+// them to be gone.
 func killProcsUnder(ctx context.Context, root string, logf func(string, ...any)) error {
 	var last []procRef
 	for range 5 { // a shim may be starting while we kill: look again
@@ -257,15 +294,10 @@ func killProcsUnder(ctx context.Context, root string, logf func(string, ...any))
 			_ = unix.Kill(p.pid, unix.SIGKILL)
 			pids = append(pids, p.pid)
 		}
+		// The shims' sockets are in the namespace's private /run/containerd/s
+		// and go with it: nothing of the host's /run/containerd is touched.
 		if err := waitGone(ctx, pids, 10*time.Second); err != nil {
 			return fmt.Errorf("processes: %w", err)
-		}
-		for _, p := range procs {
-			if sock := shimSocket(p.args); sock != "" {
-				if err := os.Remove(sock); err == nil {
-					logf("cleanup: removed shim socket %s", sock)
-				}
-			}
 		}
 	}
 	pids := make([]string, 0, len(last))
@@ -273,31 +305,6 @@ func killProcsUnder(ctx context.Context, root string, logf func(string, ...any))
 		pids = append(pids, strconv.Itoa(p.pid))
 	}
 	return fmt.Errorf("processes: still appearing after 5 rounds of SIGKILL: %s", strings.Join(pids, ", "))
-}
-
-// shimSocket returns the socket a containerd shim listens on, computed the
-// way containerd does (sha256 of address/namespace/id under
-// /run/containerd/s), or "" when args are not a shim's.
-func shimSocket(args []string) string {
-	if len(args) == 0 || !strings.HasPrefix(filepath.Base(args[0]), "containerd-shim") {
-		return ""
-	}
-	var address, ns, id string
-	for i := 1; i+1 < len(args); i++ {
-		switch args[i] {
-		case "-address", "--address":
-			address = args[i+1]
-		case "-namespace", "--namespace":
-			ns = args[i+1]
-		case "-id", "--id":
-			id = args[i+1]
-		}
-	}
-	if address == "" || ns == "" || id == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(filepath.Join(address, ns, id)))
-	return filepath.Join(shimSocketDir, fmt.Sprintf("%x", sum))
 }
 
 // waitGone waits until none of pids is alive (zombies count as gone: their

@@ -110,7 +110,16 @@ func NewContainerd(opts ContainerdOptions) (*ContainerdSandbox, error) {
 		}
 		return nil, err
 	}
+	ns, err := startNamespace(context.Background(), root, false)
+	if err != nil {
+		if cerr := cleanRoot(context.Background(), root, logf); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		return nil, err
+	}
+	s.ns = ns
 	s.d = &daemon{
+		ns:      ns,
 		name:    "containerd",
 		binary:  binary,
 		args:    []string{"--config", s.layout.Config},
@@ -323,6 +332,8 @@ func (s *ContainerdSandbox) Close(ctx context.Context) error {
 		s.guard.Stop()
 	}
 	if err := cleanRoot(ctx, s.layout.Root, s.logf); err != nil {
+		errs = append(errs, err)
+	} else if err := s.ns.close(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

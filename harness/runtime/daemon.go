@@ -35,6 +35,10 @@ type daemon struct {
 	// pidPath, when set, receives the pid of each process started (for
 	// daemons that have no pidfile option of their own).
 	pidPath string
+	// ns, when set, is the sandbox's private namespace the daemon is
+	// started in (through nsenter, which execs it: the pid stays the
+	// daemon's).
+	ns *namespace
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -59,13 +63,17 @@ func (d *daemon) start() error {
 	defer logFile.Close() // the child has its own copy
 	fmt.Fprintf(logFile, "--- relapse: starting %s %s at %s ---\n", d.binary, strings.Join(d.args, " "), time.Now().Format(time.RFC3339Nano))
 
-	cmd := exec.Command(d.binary, d.args...)
+	goruntime.LockOSThread()
+	name, args := d.binary, d.args
+	if d.ns != nil {
+		name, args = d.ns.command(d.binary, d.args, !threadInPrivateNet())
+	}
+	cmd := exec.Command(name, args...)
 	cmd.Env = d.env
 	cmd.Dir = d.dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	goruntime.LockOSThread()
 	err = cmd.Start()
 	goruntime.UnlockOSThread()
 	if err != nil {

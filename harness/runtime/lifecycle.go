@@ -20,6 +20,8 @@ type lifecycle struct {
 	limit uint64
 	logf  func(string, ...any)
 	d     *daemon
+	// ns is the private namespace the daemon runs in.
+	ns *namespace
 	// start starts the daemon with mu held (the sandbox's startLocked).
 	start func(context.Context) error
 
@@ -72,3 +74,6 @@ func (l *lifecycle) Guard() GuardReport {
 	}
 	return g.Report()
 }
+
+// privateNS is the sandbox's namespace (see ShareInside).
+func (l *lifecycle) privateNS() *namespace { return l.ns }

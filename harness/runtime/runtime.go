@@ -1,9 +1,12 @@
 // Package runtime starts private instances of the container runtimes under
 // test: a containerd with its CRI plugin, or a dockerd with its own managed
 // containerd. Each instance lives under its own temp root (root, state,
-// exec-root, sockets, pidfile, log) and touches nothing outside it; a memory
+// exec-root, sockets, pidfile, log) and in its own mount namespace (dockerd
+// also its own network namespace), where the fixed paths runtimes resolve
+// (/run/containerd, /run/docker, /etc/docker, /etc/containerd) are private,
+// so it neither uses nor changes a host runtime running beside it; a memory
 // guard SIGKILLs the daemon before it can take the machine, and Close removes
-// every process and mount the instance made.
+// every process of the namespace and every mount the instance made.
 package runtime
 
 import (

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"time"
 )
 
 // Sweep cleans up after harness processes that died without closing their
@@ -39,7 +41,14 @@ func sweepBase(ctx context.Context, base string, logf func(string, ...any)) erro
 		root := filepath.Join(base, e.Name())
 		pid, alive, err := ownerAlive(root)
 		if errors.Is(err, fs.ErrNotExist) {
-			continue // no owner file: not an instance root
+			if !ownerlessRoot(e.Name(), root) {
+				continue // not an instance root, or one being made right now
+			}
+			logf("sweep: %s has lost its owner file (a cleanup that failed half-way); cleaning it", root)
+			if err := cleanRoot(ctx, root, logf); err != nil {
+				errs = append(errs, err)
+			}
+			continue
 		}
 		if err != nil {
 			logf("sweep: skipping %s: %v", root, err)
@@ -57,4 +66,21 @@ func sweepBase(ctx context.Context, base string, logf func(string, ...any)) erro
 		return fmt.Errorf("sweep: %w", err)
 	}
 	return nil
+}
+
+// ownerlessAfter is how old a root without an owner file must be before the
+// sweep takes it: newRoot writes the owner file right after the directory.
+const ownerlessAfter = time.Minute
+
+// rootName matches the names newRoot gives: <kind>-<8 hex digits>.
+var rootName = regexp.MustCompile(`^(` + string(Containerd) + `|` + string(Dockerd) + `)-[0-9a-f]{8}$`)
+
+// ownerlessRoot says whether a directory without an owner file is an
+// instance root left behind rather than one being made.
+func ownerlessRoot(name, root string) bool {
+	if !rootName.MatchString(name) {
+		return false
+	}
+	fi, err := os.Stat(root)
+	return err == nil && time.Since(fi.ModTime()) > ownerlessAfter
 }

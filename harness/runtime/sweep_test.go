@@ -63,3 +63,52 @@ func TestSweepRemovesAbandonedRoot(t *testing.T) {
 		t.Errorf("Sweep touched the root of a live owner: %v", err)
 	}
 }
+
+// TestSweepTakesOwnerlessRoots: a root that lost its owner file (a cleanup
+// that failed half-way) is cleaned once it is old enough; a fresh one (being
+// made) and a directory not named like a root are left alone.
+func TestSweepTakesOwnerlessRoots(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	old, err := newRoot(Dockerd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cleanRoot(context.Background(), old, t.Logf) })
+	fresh, err := newRoot(Dockerd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cleanRoot(context.Background(), fresh, t.Logf) })
+	other := filepath.Join(TempBase, "not-a-root-"+filepath.Base(old))
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(other) })
+	// What the failed runs left: exec/runtime-runc/moby and no owner file.
+	if err := os.MkdirAll(filepath.Join(old, "exec", "runtime-runc", "moby"), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{old, fresh} {
+		if err := os.Remove(filepath.Join(r, ownerFile)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-2 * ownerlessAfter)
+	for _, p := range []string{old, other} {
+		if err := os.Chtimes(p, past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Sweep(ctx, testLogf(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("ownerless root %s survived Sweep (stat: %v)", old, err)
+	}
+	for _, p := range []string{fresh, other} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("Sweep removed %s: %v", p, err)
+		}
+	}
+}

@@ -108,11 +108,9 @@ func startContainerd(t *testing.T, sandboxImage string) *runtime.ContainerdSandb
 // with debug on, which logs every API call to LogPath.
 func startDockerd(t *testing.T) (*runtime.DockerdSandbox, *client.Client) {
 	t.Helper()
-	// dockerd 20.10 uses a running system containerd instead of starting its
-	// own, and the sandbox would no longer be private.
-	if _, err := os.Stat("/run/containerd/containerd.sock"); err == nil {
-		t.Fatal("/run/containerd/containerd.sock exists: dockerd 20.10 would use that system containerd instead of its own")
-	}
+	// A host containerd on /run/containerd/containerd.sock is no obstacle:
+	// the sandbox's namespace hides it, and Start fails unless dockerd runs
+	// its own containerd.
 	sb, err := runtime.NewDockerd(runtime.DockerdOptions{
 		ConfigFile: runtime.TemplateConfig,
 		Logf:       t.Logf,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relapse-dev/relapse/harness/fault/fusehang"
 	"github.com/relapse-dev/relapse/harness/incident"
+	"github.com/relapse-dev/relapse/harness/runtime"
 	"github.com/relapse-dev/relapse/harness/wait"
 	"github.com/relapse-dev/relapse/harness/workload"
 )
@@ -54,6 +55,9 @@ func (sidecarHang) mount(ctx context.Context, env *incident.Env, cli *client.Cli
 		return "", nil, fmt.Errorf("making the sidecar's shared mount: %w", err)
 	}
 	env.Defer(shared.Close)
+	if err := runtime.ShareInside(ctx, env.Sandbox, shared.Dir()); err != nil {
+		return "", nil, fmt.Errorf("making the sidecar's shared mount: %w", err)
+	}
 	env.Defer(func(ctx context.Context) error { return workload.RemoveDocker(ctx, cli, sidecarName) })
 	if _, err := workload.RunDocker(ctx, workload.DockerRequest{
 		Host: env.Sandbox.Address(), Image: env.Images[fusehangImage], Name: sidecarName,
@@ -67,8 +71,10 @@ func (sidecarHang) mount(ctx context.Context, env *incident.Env, cli *client.Cli
 	}); err != nil {
 		return "", nil, fmt.Errorf("starting the fusehang sidecar: %w", err)
 	}
+	// The sidecar mounts inside dockerd's namespace: look there.
+	mountinfo := runtime.MountInfoPath(env.Sandbox)
 	if err := wait.Until(ctx, "the sidecar's FUSE mount on "+shared.Dir(), 50*time.Millisecond, sidecarMountWithin,
-		func() (bool, string) { return fuseMountedAt(shared.Dir()), "" }); err != nil {
+		func() (bool, string) { return fuseMountedAt(mountinfo, shared.Dir()), "" }); err != nil {
 		return "", nil, err
 	}
 	release := func(ctx context.Context) error {
@@ -81,10 +87,10 @@ func (sidecarHang) mount(ctx context.Context, env *incident.Env, cli *client.Cli
 	return shared.Dir() + ":/mnt/hang:rslave", release, nil
 }
 
-// fuseMountedAt reports a FUSE mount exactly at dir, from mountinfo (never
-// a stat, which would hang on the mount itself).
-func fuseMountedAt(dir string) bool {
-	f, err := os.Open("/proc/self/mountinfo")
+// fuseMountedAt reports a FUSE mount exactly at dir, from a mountinfo file
+// (never a stat, which would hang on the mount itself).
+func fuseMountedAt(mountinfo, dir string) bool {
+	f, err := os.Open(mountinfo)
 	if err != nil {
 		return false
 	}

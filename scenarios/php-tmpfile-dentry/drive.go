@@ -35,7 +35,7 @@ type loadReport struct {
 func (a *uploading) Drive(ctx context.Context) error {
 	st, err := load.Run(ctx, load.Options{
 		URL: uploadURL(a.port), BodySize: a.cfg.bodySize, Rate: rate, Concurrency: concurrency,
-		Total: requests, Timeout: loadFor, Ops: a.ops,
+		Total: requests, Timeout: loadFor, Ops: a.ops, Dial: a.dial,
 	})
 	a.logf("php-upload load: %s", st)
 	if werr := a.writeLoadReport(st, err); werr != nil {

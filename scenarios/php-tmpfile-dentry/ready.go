@@ -27,7 +27,10 @@ func uploadURL(port int) string {
 // ("data=x" parses to 5 bytes), which shows nginx, php-fpm and the script
 // all work. A workload that exits meanwhile fails at once, with its log.
 func (a *uploading) waitReady(ctx context.Context) error {
-	cli := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 2 * time.Second}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return a.dial(ctx, &net.Dialer{}, network, addr)
+	}
+	cli := &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: dial}, Timeout: 2 * time.Second}
 	defer cli.CloseIdleConnections()
 	target := uploadURL(a.port)
 	var exited bool

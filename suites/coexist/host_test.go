@@ -1,0 +1,282 @@
+package coexist_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Host daemons as a user's machine runs them: the Debian packages'
+// binaries with their default paths and configs.
+const (
+	hostContainerd = "/usr/bin/containerd"
+	hostDockerd    = "/usr/sbin/dockerd"
+	dockerSock     = "unix:///run/docker.sock"
+	witnessNS      = "witness"
+	witnessName    = "relapse-witness"
+)
+
+// madePaths are the host paths the host daemons create; the test removes
+// the ones that did not exist before it (and, in the ones that did, the
+// entries it added), so the machine is left as it was found.
+var madePaths = []string{"/var/lib/containerd", "/var/lib/docker", "/run/containerd", "/run/docker", "/run/docker.sock", "/run/docker.pid", "/etc/docker/key.json"}
+
+// host is the pair of host daemons the test starts and stops.
+type host struct {
+	t          *testing.T
+	containerd *exec.Cmd
+	dockerd    *exec.Cmd
+	existed    map[string]bool     // every path below madePaths before the daemons ran
+	iptables   map[string][]string // table -> `iptables -t table -S` before dockerd
+	forward    []byte              // net.ipv4.ip_forward before dockerd
+	hadDocker0 bool
+}
+
+// startHost starts containerd then dockerd (which finds the host
+// containerd on its default socket, as Debian's docker.service has it) and
+// registers their stop and the removal of what they made.
+func startHost(t *testing.T, ctx context.Context, logDir string) *host {
+	t.Helper()
+	h := &host{t: t, existed: pathsBelow(madePaths), iptables: map[string][]string{}}
+	for _, table := range iptablesTables {
+		out, err := exec.Command("iptables", "-t", table, "-S").Output()
+		if err != nil {
+			t.Fatalf("iptables -t %s -S: %v", table, err)
+		}
+		h.iptables[table] = lines(string(out))
+	}
+	h.forward, _ = os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	_, err := os.Stat("/sys/class/net/docker0")
+	h.hadDocker0 = err == nil
+	t.Cleanup(h.stop)
+
+	h.containerd = startDaemon(t, filepath.Join(logDir, "host-containerd.log"), hostContainerd)
+	waitCmd(t, ctx, "host containerd", "ctr", "version")
+	h.dockerd = startDaemon(t, filepath.Join(logDir, "host-dockerd.log"), hostDockerd)
+	waitCmd(t, ctx, "host dockerd", "docker", "-H", dockerSock, "info")
+	t.Logf("host containerd pid %d, host dockerd pid %d", h.containerd.Process.Pid, h.dockerd.Process.Pid)
+	return h
+}
+
+// startDaemon runs a daemon with its default configuration; it dies with
+// the test (Pdeathsig) should the test itself be killed.
+func startDaemon(t *testing.T, logPath, binary string, args ...string) *exec.Cmd {
+	t.Helper()
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", binary, err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return cmd
+}
+
+func waitCmd(t *testing.T, ctx context.Context, what string, name string, args ...string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready: %v: %s", what, err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// witnesses loads relapse's pause image into both host daemons and runs one
+// container in each: dockerd's in its moby namespace, containerd's in the
+// "witness" namespace.
+func (h *host) witnesses(archive, ref string) {
+	run(h.t, "docker", "-H", dockerSock, "load", "-i", archive)
+	run(h.t, "docker", "-H", dockerSock, "run", "-d", "--name", witnessName, ref)
+	run(h.t, "ctr", "-n", witnessNS, "images", "import", archive)
+	run(h.t, "ctr", "-n", witnessNS, "run", "-d", ref, witnessName)
+}
+
+// stop removes the witnesses, stops both daemons, kills the host shims
+// left, and removes every path and network change the daemons made.
+func (h *host) stop() {
+	t := h.t
+	quiet := func(name string, args ...string) { _ = exec.Command(name, args...).Run() }
+	if h.dockerd != nil {
+		quiet("docker", "-H", dockerSock, "rm", "-f", witnessName)
+		quiet("docker", "-H", dockerSock, "rmi", "-f", "relapse.local/pause:latest")
+		stopDaemon(t, h.dockerd)
+	}
+	if h.containerd != nil {
+		quiet("ctr", "-n", witnessNS, "tasks", "kill", "-s", "SIGKILL", witnessName)
+		time.Sleep(500 * time.Millisecond)
+		quiet("ctr", "-n", witnessNS, "tasks", "delete", "-f", witnessName)
+		quiet("ctr", "-n", witnessNS, "containers", "delete", witnessName)
+		stopDaemon(t, h.containerd)
+	}
+	// Shims of the host containerd outlive it by design.
+	for _, pid := range hostShims() {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	time.Sleep(500 * time.Millisecond)
+	h.unmountMade()
+	// Remove what appeared below the paths, deepest first; what was there
+	// before (another user's shim socket, say) stays.
+	now := pathsBelow(madePaths)
+	var added []string
+	for p := range now {
+		if !h.existed[p] {
+			added = append(added, p)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(added)))
+	for _, p := range added {
+		if err := os.RemoveAll(p); err != nil {
+			t.Errorf("removing %s: %v", p, err)
+		}
+	}
+	h.restoreIptables()
+	if len(h.forward) > 0 {
+		_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", h.forward, 0o644)
+	}
+	if !h.hadDocker0 {
+		quiet("ip", "link", "del", "docker0")
+	}
+}
+
+// unmountMade lazily unmounts what the host daemons left mounted below the
+// paths they made (overlay rootfs, netns bind mounts, shm).
+func (h *host) unmountMade() {
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	lines := strings.Split(string(mi), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		f := strings.Fields(lines[i])
+		if len(f) < 5 {
+			continue
+		}
+		for _, p := range []string{"/var/lib/containerd", "/var/lib/docker", "/run/containerd", "/run/docker"} {
+			if f[4] == p || strings.HasPrefix(f[4], p+"/") {
+				_ = syscall.Unmount(f[4], syscall.MNT_DETACH)
+			}
+		}
+	}
+}
+
+func stopDaemon(t *testing.T, cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	for range 150 {
+		if syscall.Kill(cmd.Process.Pid, 0) != nil {
+			return
+		}
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)); err == nil && strings.Contains(string(st), ") Z ") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("%s did not stop in 15 s: SIGKILL", cmd.Path)
+	_ = cmd.Process.Kill()
+}
+
+// hostShims lists the shims serving the host containerd (their -address is
+// its default socket).
+func hostShims() []int {
+	var out []int
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) == 0 || !strings.HasPrefix(filepath.Base(args[0]), "containerd-shim") {
+			continue
+		}
+		for i, a := range args {
+			if (a == "-address" || a == "--address") && i+1 < len(args) && args[i+1] == "/run/containerd/containerd.sock" {
+				if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+					out = append(out, pid)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// iptablesTables are the tables dockerd writes rules to.
+var iptablesTables = []string{"filter", "nat", "mangle", "raw"}
+
+// restoreIptables deletes the rules and then the chains that were not there
+// before dockerd ran; rules and chains that were (the host's own) stay.
+func (h *host) restoreIptables() {
+	for _, table := range iptablesTables {
+		out, err := exec.Command("iptables", "-t", table, "-S").Output()
+		if err != nil {
+			h.t.Errorf("iptables -t %s -S: %v", table, err)
+			continue
+		}
+		before := map[string]bool{}
+		for _, l := range h.iptables[table] {
+			before[l] = true
+		}
+		var chains []string
+		for _, l := range lines(string(out)) {
+			if before[l] {
+				continue
+			}
+			f := strings.Fields(l)
+			switch f[0] {
+			case "-A":
+				if out, err := exec.Command("iptables", append([]string{"-t", table, "-D"}, f[1:]...)...).CombinedOutput(); err != nil {
+					h.t.Errorf("iptables -t %s %s: %v: %s", table, l, err, out)
+				}
+			case "-N":
+				chains = append(chains, f[1])
+			}
+		}
+		for _, c := range chains {
+			if out, err := exec.Command("iptables", "-t", table, "-X", c).CombinedOutput(); err != nil {
+				h.t.Errorf("iptables -t %s -X %s: %v: %s", table, c, err, out)
+			}
+		}
+	}
+}
+
+// pathsBelow lists every path at or below roots.
+func pathsBelow(roots []string) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range roots {
+		_ = filepath.WalkDir(r, func(p string, _ fs.DirEntry, err error) error {
+			if err == nil {
+				out[p] = true
+			}
+			return nil
+		})
+	}
+	return out
+}
