@@ -8,6 +8,7 @@ import (
 	"github.com/relapse-dev/relapse/harness/incident"
 	containerdexecsyncdrainleak "github.com/relapse-dev/relapse/scenarios/containerd-execsync-drain-leak"
 	containerdhugelogline "github.com/relapse-dev/relapse/scenarios/containerd-huge-log-line"
+	dockerdattachleak "github.com/relapse-dev/relapse/scenarios/dockerd-attach-leak"
 	dockerdboltdbcorrupt "github.com/relapse-dev/relapse/scenarios/dockerd-boltdb-corrupt"
 	dockerdkilldstate "github.com/relapse-dev/relapse/scenarios/dockerd-kill-dstate"
 	dockerdrestorehang "github.com/relapse-dev/relapse/scenarios/dockerd-restore-hang"
@@ -21,6 +22,7 @@ func All() incident.Catalog {
 	cat, err := incident.NewCatalog(
 		containerdexecsyncdrainleak.Incident(),
 		containerdhugelogline.Incident(),
+		dockerdattachleak.Incident(),
 		dockerdboltdbcorrupt.Incident(),
 		dockerdkilldstate.Incident(),
 		dockerdrestorehang.Incident(),
