@@ -43,7 +43,13 @@ func RegressionFailure(res results.Result, runDir string) string {
 	if len(res.Diagnostics) == 0 {
 		fmt.Fprintf(&b, "\n  diagnostics: none captured; series and charts in %s", filepath.Join(runDir, res.Name()))
 	} else {
-		fmt.Fprintf(&b, "\n  diagnostics: %s", filepath.Join(runDir, filepath.Dir(res.Diagnostics[0])))
+		// A result straight from the engine holds absolute paths; one
+		// loaded from summary.json holds paths relative to the run.
+		dir := filepath.Dir(res.Diagnostics[0])
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(runDir, dir)
+		}
+		fmt.Fprintf(&b, "\n  diagnostics: %s", dir)
 		for _, d := range res.Diagnostics {
 			fmt.Fprintf(&b, "\n    %s", filepath.Base(d))
 		}
