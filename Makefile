@@ -33,7 +33,7 @@ export RELAPSE_RESULTS := $(RESULTS)
 export RELAPSE_BUILD_JOBS ?= 2
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e list vet bench clean-results
+.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e coexist-all list vet bench clean-results
 
 all: test
 
@@ -94,6 +94,11 @@ e2e: relapse
 	  $(GO) test -count=1 -timeout 25m -v ./suites/coexist/ || rc=1; \
 	  $(GO) test -count=1 -timeout 50m -v ./suites/nightly/ || rc=1; \
 	  exit $$rc
+
+## coexist-all: every incident variant beside a live host containerd and
+## dockerd (the ones already running, or started from the system packages)
+coexist-all: deps relapse
+	RELAPSE_COEXIST_ALL=1 $(GO) test -count=1 -timeout 80m -v -run TestRelapseLeavesTheHostRuntimesAlone ./suites/coexist/
 
 ## bench: benchmarks of the harness' own hot paths (fit, sampler), recorded under results/
 bench:

@@ -7,7 +7,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -103,7 +105,14 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		Diagnostics: diag.Collect,
 		Logf:        logf,
 	})
-	e.close = store.Close
+	e.close = func() error {
+		// Every sandbox of this process has stopped by now; the socket
+		// path they shared outlives them (a bind mount's target).
+		if err := os.Remove(dockerHost); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			logf("removing %s: %v", dockerHost, err)
+		}
+		return store.Close()
+	}
 	return e, nil
 }
 

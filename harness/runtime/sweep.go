@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -36,6 +37,9 @@ func sweepBase(ctx context.Context, base string, logf func(string, ...any)) erro
 	var errs []error
 	for _, e := range entries {
 		if !e.IsDir() {
+			if err := sweepSocket(base, e.Name(), logf); err != nil {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		root := filepath.Join(base, e.Name())
@@ -64,6 +68,34 @@ func sweepBase(ctx context.Context, base string, logf func(string, ...any)) erro
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sweep: %w", err)
+	}
+	return nil
+}
+
+// hostSocket matches the per-process socket path every dockerd sandbox of
+// one harness process listens on (DOCKER_HOST for testcontainers-go):
+// docker-<pid of the harness>.sock.
+var hostSocket = regexp.MustCompile(`^docker-([0-9]+)\.sock$`)
+
+// sweepSocket removes a harness process' sandbox socket path once that
+// process is gone: the sandbox's dockerd listens there through a bind
+// mount, so its own shutdown leaves the file behind.
+func sweepSocket(base, name string, logf func(string, ...any)) error {
+	m := hostSocket.FindStringSubmatch(name)
+	if m == nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(m[1])
+	if err != nil || pid == os.Getpid() {
+		return nil
+	}
+	if _, err := procStartTime(pid); err == nil {
+		return nil // its harness still runs
+	}
+	p := filepath.Join(base, name)
+	logf("sweep: removing %s, left by pid %d, which is gone", p, pid)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing %s: %w", p, err)
 	}
 	return nil
 }

@@ -112,3 +112,33 @@ func TestSweepTakesOwnerlessRoots(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepRemovesSocketOfGoneHarness: the per-process sandbox socket path
+// of a harness that is gone is removed; a live harness's (this test's) and
+// files that are no such socket stay.
+func TestSweepRemovesSocketOfGoneHarness(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	base := t.TempDir()
+	gone := filepath.Join(base, fmt.Sprintf("docker-%d.sock", dead.Process.Pid))
+	mine := filepath.Join(base, fmt.Sprintf("docker-%d.sock", os.Getpid()))
+	other := filepath.Join(base, "docker-notes.txt")
+	for _, p := range []string{gone, mine, other} {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sweepBase(context.Background(), base, testLogf(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
+		t.Errorf("%s of a gone harness survived the sweep (stat: %v)", gone, err)
+	}
+	for _, p := range []string{mine, other} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("sweep removed %s, which it must leave: %v", p, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,32 +22,65 @@ const (
 	hostContainerd = "/usr/bin/containerd"
 	hostDockerd    = "/usr/sbin/dockerd"
 	dockerSock     = "unix:///run/docker.sock"
-	witnessNS      = "witness"
-	witnessName    = "relapse-witness"
+	witnessNS      = "relapse-witness"
+	witnessImage   = "relapse.local/pause:latest"
 )
 
-// madePaths are the host paths the host daemons create; the test removes
-// the ones that did not exist before it (and, in the ones that did, the
-// entries it added), so the machine is left as it was found.
-var madePaths = []string{"/var/lib/containerd", "/var/lib/docker", "/run/containerd", "/run/docker", "/run/docker.sock", "/run/docker.pid", "/etc/docker/key.json"}
+// Paths each host daemon creates; for a daemon the test started it removes
+// the ones that did not exist before (and, in the ones that did, the
+// entries it added), so the machine is left as it was found. For a daemon
+// that already ran they are its own and are never touched.
+var (
+	containerdPaths = []string{"/var/lib/containerd", "/run/containerd"}
+	dockerdPaths    = []string{"/var/lib/docker", "/run/docker", "/run/docker.sock", "/run/docker.pid", "/etc/docker/key.json"}
+)
 
-// host is the pair of host daemons the test starts and stops.
+// daemon is one host daemon: one the test started (cmd set) or one that
+// already ran here, a CI runner's Docker or a workstation's, which the test
+// adopts and never stops.
+type daemon struct {
+	name string
+	pid  int
+	cmd  *exec.Cmd
+}
+
+func (d daemon) started() bool { return d.cmd != nil }
+
+func (d daemon) String() string {
+	how := "adopted: it ran before the test"
+	if d.started() {
+		how = "started from " + d.cmd.Path
+	}
+	return fmt.Sprintf("host %s pid %d (%s)", d.name, d.pid, how)
+}
+
+// host is the pair of host daemons and the witnesses the test added.
 type host struct {
 	t          *testing.T
-	containerd *exec.Cmd
-	dockerd    *exec.Cmd
-	existed    map[string]bool     // every path below madePaths before the daemons ran
+	containerd daemon
+	dockerd    daemon
+	witness    string              // the witness containers' name, unique to this test
+	hadImage   bool                // the host dockerd had the witness image before
+	hadNS      bool                // the host containerd had the witness namespace before
+	existed    map[string]bool     // every path below the daemons' paths before they ran
 	iptables   map[string][]string // table -> `iptables -t table -S` before dockerd
 	forward    []byte              // net.ipv4.ip_forward before dockerd
 	hadDocker0 bool
 }
 
-// startHost starts containerd then dockerd (which finds the host
-// containerd on its default socket, as Debian's docker.service has it) and
-// registers their stop and the removal of what they made.
+// startHost adopts the host containerd and dockerd that already run, and
+// starts the ones that do not from the system packages: containerd first,
+// then dockerd (which finds the host containerd on its default socket, as
+// Debian's docker.service has it). It registers the stop of what it
+// started and the removal of what that made.
 func startHost(t *testing.T, ctx context.Context, logDir string) *host {
 	t.Helper()
-	h := &host{t: t, existed: pathsBelow(madePaths), iptables: map[string][]string{}}
+	h := &host{
+		t:        t,
+		witness:  fmt.Sprintf("relapse-witness-%d", os.Getpid()),
+		existed:  pathsBelow(append(append([]string{}, containerdPaths...), dockerdPaths...)),
+		iptables: map[string][]string{},
+	}
 	for _, table := range iptablesTables {
 		out, err := exec.Command("iptables", "-t", table, "-S").Output()
 		if err != nil {
@@ -59,12 +93,54 @@ func startHost(t *testing.T, ctx context.Context, logDir string) *host {
 	h.hadDocker0 = err == nil
 	t.Cleanup(h.stop)
 
-	h.containerd = startDaemon(t, filepath.Join(logDir, "host-containerd.log"), hostContainerd)
-	waitCmd(t, ctx, "host containerd", "ctr", "version")
-	h.dockerd = startDaemon(t, filepath.Join(logDir, "host-dockerd.log"), hostDockerd)
-	waitCmd(t, ctx, "host dockerd", "docker", "-H", dockerSock, "info")
-	t.Logf("host containerd pid %d, host dockerd pid %d", h.containerd.Process.Pid, h.dockerd.Process.Pid)
+	h.containerd = adoptOrStart(t, ctx, "containerd", hostContainerd, filepath.Join(logDir, "host-containerd.log"), "ctr", "version")
+	h.dockerd = adoptOrStart(t, ctx, "dockerd", hostDockerd, filepath.Join(logDir, "host-dockerd.log"), "docker", "-H", dockerSock, "info")
+	t.Logf("%s; %s", h.containerd, h.dockerd)
 	return h
+}
+
+// adoptOrStart returns the running host daemon called name when its client
+// command answers, or starts binary and waits until it does.
+func adoptOrStart(t *testing.T, ctx context.Context, name, binary, logPath string, client ...string) daemon {
+	t.Helper()
+	if exec.CommandContext(ctx, client[0], client[1:]...).Run() == nil {
+		pid := hostProcess(name)
+		if pid == 0 {
+			t.Fatalf("a host %s answers `%s` but no %s process runs in this mount namespace", name, strings.Join(client, " "), name)
+		}
+		return daemon{name: name, pid: pid}
+	}
+	cmd := startDaemon(t, logPath, binary)
+	waitCmd(t, ctx, "host "+name, client[0], client[1:]...)
+	return daemon{name: name, pid: cmd.Process.Pid, cmd: cmd}
+}
+
+// hostProcess finds the host's process called name: the one in this
+// process' mount namespace (every relapse sandbox has its own). A dockerd's
+// managed containerd (state under /run/docker) is not the host containerd.
+func hostProcess(name string) int {
+	self, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		return 0
+	}
+	comms, _ := filepath.Glob("/proc/[0-9]*/comm")
+	for _, p := range comms {
+		comm, err := os.ReadFile(p)
+		if err != nil || strings.TrimSpace(string(comm)) != name {
+			continue
+		}
+		dir := filepath.Dir(p)
+		if ns, err := os.Readlink(filepath.Join(dir, "ns", "mnt")); err != nil || ns != self {
+			continue
+		}
+		if cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline")); strings.Contains(string(cmdline), "/run/docker/containerd") {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(dir)); err == nil {
+			return pid
+		}
+	}
+	return 0
 }
 
 // startDaemon runs a daemon with its default configuration; it dies with
@@ -111,41 +187,59 @@ func run(t *testing.T, name string, args ...string) string {
 }
 
 // witnesses loads relapse's pause image into both host daemons and runs one
-// container in each: dockerd's in its moby namespace, containerd's in the
-// "witness" namespace.
+// container in each: dockerd's in its moby namespace, containerd's in a
+// namespace of its own. On adopted daemons they are the only change the
+// test makes, and stop removes them.
 func (h *host) witnesses(archive, ref string) {
+	h.hadImage = exec.Command("docker", "-H", dockerSock, "image", "inspect", ref).Run() == nil
+	nss, _ := cmdOutput("ctr", "namespaces", "ls", "-q")
+	h.hadNS = slices.Contains(strings.Fields(nss), witnessNS)
 	run(h.t, "docker", "-H", dockerSock, "load", "-i", archive)
-	run(h.t, "docker", "-H", dockerSock, "run", "-d", "--name", witnessName, ref)
+	run(h.t, "docker", "-H", dockerSock, "run", "-d", "--name", h.witness, ref)
 	run(h.t, "ctr", "-n", witnessNS, "images", "import", archive)
-	run(h.t, "ctr", "-n", witnessNS, "run", "-d", ref, witnessName)
+	run(h.t, "ctr", "-n", witnessNS, "run", "-d", ref, h.witness)
 }
 
-// stop removes the witnesses, stops both daemons, kills the host shims
-// left, and removes every path and network change the daemons made.
+// stop removes the witnesses, then stops the daemons the test started,
+// kills the shims they left and removes every path and network change they
+// made. Adopted daemons keep running, with their shims, paths and rules.
 func (h *host) stop() {
 	t := h.t
 	quiet := func(name string, args ...string) { _ = exec.Command(name, args...).Run() }
-	if h.dockerd != nil {
-		quiet("docker", "-H", dockerSock, "rm", "-f", witnessName)
-		quiet("docker", "-H", dockerSock, "rmi", "-f", "relapse.local/pause:latest")
-		stopDaemon(t, h.dockerd)
+	if h.dockerd.pid != 0 {
+		quiet("docker", "-H", dockerSock, "rm", "-f", h.witness)
+		if !h.hadImage {
+			quiet("docker", "-H", dockerSock, "rmi", "-f", witnessImage)
+		}
 	}
-	if h.containerd != nil {
-		quiet("ctr", "-n", witnessNS, "tasks", "kill", "-s", "SIGKILL", witnessName)
+	if h.containerd.pid != 0 {
+		quiet("ctr", "-n", witnessNS, "tasks", "kill", "-s", "SIGKILL", h.witness)
 		time.Sleep(500 * time.Millisecond)
-		quiet("ctr", "-n", witnessNS, "tasks", "delete", "-f", witnessName)
-		quiet("ctr", "-n", witnessNS, "containers", "delete", witnessName)
-		stopDaemon(t, h.containerd)
+		quiet("ctr", "-n", witnessNS, "tasks", "delete", "-f", h.witness)
+		quiet("ctr", "-n", witnessNS, "containers", "delete", h.witness)
+		if !h.hadNS {
+			quiet("ctr", "-n", witnessNS, "images", "rm", witnessImage)
+			quiet("ctr", "namespaces", "remove", witnessNS)
+		}
 	}
-	// Shims of the host containerd outlive it by design.
-	for _, pid := range hostShims() {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+	var made []string
+	if h.dockerd.started() {
+		stopDaemon(t, h.dockerd.cmd)
+		made = append(made, dockerdPaths...)
 	}
-	time.Sleep(500 * time.Millisecond)
-	h.unmountMade()
+	if h.containerd.started() {
+		stopDaemon(t, h.containerd.cmd)
+		// Shims of the host containerd outlive it by design.
+		for _, pid := range hostShims() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(500 * time.Millisecond)
+		made = append(made, containerdPaths...)
+	}
+	h.unmountMade(made)
 	// Remove what appeared below the paths, deepest first; what was there
 	// before (another user's shim socket, say) stays.
-	now := pathsBelow(madePaths)
+	now := pathsBelow(made)
 	var added []string
 	for p := range now {
 		if !h.existed[p] {
@@ -158,6 +252,9 @@ func (h *host) stop() {
 			t.Errorf("removing %s: %v", p, err)
 		}
 	}
+	if !h.dockerd.started() {
+		return
+	}
 	h.restoreIptables()
 	if len(h.forward) > 0 {
 		_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", h.forward, 0o644)
@@ -169,7 +266,7 @@ func (h *host) stop() {
 
 // unmountMade lazily unmounts what the host daemons left mounted below the
 // paths they made (overlay rootfs, netns bind mounts, shm).
-func (h *host) unmountMade() {
+func (h *host) unmountMade(roots []string) {
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return
@@ -180,7 +277,7 @@ func (h *host) unmountMade() {
 		if len(f) < 5 {
 			continue
 		}
-		for _, p := range []string{"/var/lib/containerd", "/var/lib/docker", "/run/containerd", "/run/docker"} {
+		for _, p := range roots {
 			if f[4] == p || strings.HasPrefix(f[4], p+"/") {
 				_ = syscall.Unmount(f[4], syscall.MNT_DETACH)
 			}
