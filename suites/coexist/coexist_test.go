@@ -80,7 +80,17 @@ func TestRelapseLeavesTheHostRuntimesAlone(t *testing.T) {
 	if os.Getenv("RELAPSE_COEXIST_ALL") != "" {
 		// Every incident variant, beside the host: each must still give
 		// its expected verdict (runToEnd fails on any other).
-		pids = append(pids, runToEnd(t, bin, repo, "", "")...)
+		child, out := start(t, bin, repo, "", "")
+		if err := child.Wait(); err != nil {
+			t.Fatalf("relapse run (every incident): %v\n%s", err, out.tail())
+		}
+		for _, it := range out.items() {
+			t.Logf("%s: sandbox containerd pid(s) %v", it.name, it.pids)
+			if len(it.pids) == 0 {
+				t.Errorf("%s never narrated its containerd's pid", it.name)
+			}
+			pids = append(pids, it.pids...)
+		}
 		check("after every incident variant")
 	}
 	pids = append(pids, runToEnd(t, bin, repo, "containerd-huge-log-line", "default")...)
@@ -202,6 +212,36 @@ func (o *output) pids() []int {
 					out = append(out, n)
 				}
 			}
+		}
+	}
+	return out
+}
+
+// item is one plan item of a run and the containerd pids its sandbox
+// narrated before its workload started.
+type item struct {
+	name string
+	pids []int
+}
+
+var workloadStart = regexp.MustCompile(`(\S+): starting the workload`)
+
+// items splits the narration by plan item.
+func (o *output) items() []item {
+	<-o.done
+	var out []item
+	var pending []int
+	for _, l := range o.all {
+		for _, m := range sandboxContainerd.FindAllStringSubmatch(l, -1) {
+			for _, g := range m[1:] {
+				if n, err := strconv.Atoi(g); err == nil {
+					pending = append(pending, n)
+				}
+			}
+		}
+		if m := workloadStart.FindStringSubmatch(l); m != nil {
+			out = append(out, item{name: m[1], pids: pending})
+			pending = nil
 		}
 	}
 	return out

@@ -62,6 +62,7 @@ type host struct {
 	witness    string              // the witness containers' name, unique to this test
 	hadImage   bool                // the host dockerd had the witness image before
 	hadNS      bool                // the host containerd had the witness namespace before
+	pristine   snapshot            // adopted daemons' state before the witnesses
 	existed    map[string]bool     // every path below the daemons' paths before they ran
 	iptables   map[string][]string // table -> `iptables -t table -S` before dockerd
 	forward    []byte              // net.ipv4.ip_forward before dockerd
@@ -91,6 +92,7 @@ func startHost(t *testing.T, ctx context.Context, logDir string) *host {
 	h.forward, _ = os.ReadFile("/proc/sys/net/ipv4/ip_forward")
 	_, err := os.Stat("/sys/class/net/docker0")
 	h.hadDocker0 = err == nil
+	t.Cleanup(h.restored) // cleanups run last first: after stop
 	t.Cleanup(h.stop)
 
 	h.containerd = adoptOrStart(t, ctx, "containerd", hostContainerd, filepath.Join(logDir, "host-containerd.log"), "ctr", "version")
@@ -191,6 +193,13 @@ func run(t *testing.T, name string, args ...string) string {
 // namespace of its own. On adopted daemons they are the only change the
 // test makes, and stop removes them.
 func (h *host) witnesses(archive, ref string) {
+	if !h.containerd.started() && !h.dockerd.started() {
+		s, err := take(h.containerd.pid, h.dockerd.pid)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.pristine = s
+	}
 	h.hadImage = exec.Command("docker", "-H", dockerSock, "image", "inspect", ref).Run() == nil
 	nss, _ := cmdOutput("ctr", "namespaces", "ls", "-q")
 	h.hadNS = slices.Contains(strings.Fields(nss), witnessNS)
@@ -198,6 +207,34 @@ func (h *host) witnesses(archive, ref string) {
 	run(h.t, "docker", "-H", dockerSock, "run", "-d", "--name", h.witness, ref)
 	run(h.t, "ctr", "-n", witnessNS, "images", "import", archive)
 	run(h.t, "ctr", "-n", witnessNS, "run", "-d", ref, h.witness)
+}
+
+// restored checks that adopted daemons are left exactly as the test found
+// them once stop has removed the witnesses.
+func (h *host) restored() {
+	if h.pristine == nil {
+		return
+	}
+	now, err := take(h.containerd.pid, h.dockerd.pid)
+	if err != nil {
+		h.t.Error(err)
+		return
+	}
+	// A bbolt store does not shrink when the witnesses' records go: its
+	// name must stay, its size may not.
+	names := func(s snapshot) snapshot {
+		var out snapshot
+		for _, l := range s {
+			if i := strings.Index(l, ".db size "); i >= 0 {
+				l = l[:i+len(".db")]
+			}
+			out = append(out, l)
+		}
+		return out
+	}
+	if d := diff(names(h.pristine), names(now)); len(d) > 0 {
+		h.t.Errorf("the adopted host runtimes are not as the test found them:\n  %s", strings.Join(d, "\n  "))
+	}
 }
 
 // stop removes the witnesses, then stops the daemons the test started,
@@ -218,8 +255,16 @@ func (h *host) stop() {
 		quiet("ctr", "-n", witnessNS, "tasks", "delete", "-f", h.witness)
 		quiet("ctr", "-n", witnessNS, "containers", "delete", h.witness)
 		if !h.hadNS {
-			quiet("ctr", "-n", witnessNS, "images", "rm", witnessImage)
-			quiet("ctr", "namespaces", "remove", witnessNS)
+			// --sync collects the image's blobs and snapshots now: a
+			// namespace is only removed once it is empty.
+			quiet("ctr", "-n", witnessNS, "images", "rm", "--sync", witnessImage)
+			for i := 0; exec.Command("ctr", "namespaces", "remove", witnessNS).Run() != nil; i++ {
+				if i == 20 {
+					t.Errorf("the witness namespace %s is left in the host containerd: it did not empty", witnessNS)
+					break
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
 		}
 	}
 	var made []string

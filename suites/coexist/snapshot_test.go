@@ -40,6 +40,7 @@ func take(hostContainerd, hostDockerd int) (snapshot, error) {
 		return nil, err
 	}
 	for _, ns := range strings.Fields(nss) {
+		add("ctr namespace %s", ns)
 		for _, what := range []string{"containers", "tasks"} {
 			out, err := cmdOutput("ctr", "-n", ns, what, "ls")
 			if err != nil {
