@@ -59,10 +59,15 @@ func (r *restarting) Drive(ctx context.Context) error {
 		}
 		cctx, cancel := context.WithTimeout(ctx, deadline)
 		_, err := r.cli.ContainerStop(cctx, r.id, client.ContainerStopOptions{Timeout: &timeout})
-		if err == nil {
-			_, err = r.cli.ContainerStart(cctx, r.id, client.ContainerStartOptions{})
-		}
 		cancel()
+		if err == nil {
+			// The restart is not part of the experiment (the stop is):
+			// it gets a deadline of its own, long enough for a busy
+			// machine, so that only a stuck daemon fails it.
+			sctx, cancel := context.WithTimeout(ctx, startDeadline)
+			_, err = r.cli.ContainerStart(sctx, r.id, client.ContainerStartOptions{})
+			cancel()
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("control loop stopped at call %d of %d: %w", i, calls, ctx.Err())

@@ -22,7 +22,9 @@ const (
 	calls       = 40
 	stopTimeout = 1
 	deadline    = 2 * time.Second
-	settle      = 25 * time.Second
+	// startDeadline bounds the control loop's restart of its container.
+	startDeadline = 30 * time.Second
+	settle        = 25 * time.Second
 	// warmup ops are skipped before fitting: the in-flight plateau builds
 	// up over the first ~10 calls.
 	warmup = 15
