@@ -327,10 +327,13 @@ func pinnedBuilds() string {
 			if v.Sandbox.Version == "" {
 				continue
 			}
-			c := engine.Cell{Runtime: in.RuntimeOf(v), Version: v.Sandbox.Version}.String()
-			if !seen[c] {
-				seen[c] = true
-				cells = append(cells, c)
+			// A pinned dockerd brings its release's containerd and runc.
+			p := engine.Companions(in.RuntimeOf(v), v.Sandbox.Version)
+			for _, c := range []string{string(in.RuntimeOf(v)) + "-" + v.Sandbox.Version, "containerd-" + p.Containerd, "runc-" + p.Runc} {
+				if !seen[c] && !strings.HasSuffix(c, "-") {
+					seen[c] = true
+					cells = append(cells, c)
+				}
 			}
 		}
 	}

@@ -168,7 +168,7 @@ func newRow(i int, r results.Result) rowView {
 		Labels:       strings.Join(r.Labels, ", "),
 		Warnings:     r.Warnings,
 	}
-	cell := strings.ReplaceAll(r.Cell, ".", "-")
+	cell := strings.NewReplacer(".", "-", "/", "--").Replace(r.Cell)
 	if anchorPattern.MatchString(r.Incident) && anchorPattern.MatchString(r.Variant) && (cell == "" || anchorPattern.MatchString(cell)) {
 		v.Anchor = r.Incident + "--" + r.Variant
 		if cell != "" {

@@ -153,7 +153,9 @@ func (s *Store) VariantDir(incident, variant, cell string) (string, error) {
 			return "", fmt.Errorf("results: %w", err)
 		}
 	}
-	dir := filepath.Join(s.dir, incident, VariantDirName(variant, cell))
+	// A cell's qualifiers ("containerd-2.3.5/runc-1.3.6") stay in one
+	// directory level.
+	dir := filepath.Join(s.dir, incident, strings.ReplaceAll(VariantDirName(variant, cell), "/", "+"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("results: %w", err)
 	}

@@ -34,6 +34,10 @@ type DockerdOptions struct {
 	Binary string
 	// Version selects a cached build (see Resolve); exclusive with Binary.
 	Version string
+	// Containerd and Runc are versions of cached builds put first on the
+	// daemon's PATH, so dockerd starts that containerd (with its shim) and
+	// containers run on that runc; empty means the harness' PATH.
+	Containerd, Runc string
 	// ConfigFile is a user's daemon.json (empty: RELAPSE_DOCKERD_CONFIG;
 	// TemplateConfig: none, whatever the environment says). Its
 	// keys win over Config.Overlay; the keys that keep the instance private
@@ -107,6 +111,11 @@ func NewDockerd(opts DockerdOptions) (*DockerdSandbox, error) {
 		}
 	}
 
+	dirs, err := pairedDirs(binary, opts.Runc, opts.Containerd)
+	if err != nil {
+		return nil, err
+	}
+
 	root, err := newRoot(Dockerd)
 	if err != nil {
 		return nil, err
@@ -144,7 +153,7 @@ func NewDockerd(opts DockerdOptions) (*DockerdSandbox, error) {
 		name:    "dockerd",
 		binary:  binary,
 		args:    []string{"--config-file", s.layout.Config},
-		env:     daemonEnv(binary, s.layout.Tmp),
+		env:     daemonEnv(s.layout.Tmp, dirs),
 		dir:     root,
 		logPath: s.layout.Log,
 	}
