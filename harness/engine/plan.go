@@ -134,6 +134,19 @@ func (p Plan) Builds() []string {
 	return out
 }
 
+// Cells are the matrix cells the plan's items run on, sorted: one nightly
+// job each.
+func (p Plan) Cells() []string {
+	var out []string
+	for _, it := range p.Items {
+		if it.Cell != "" && !slices.Contains(out, it.Cell) {
+			out = append(out, it.Cell)
+		}
+	}
+	slices.SortFunc(out, CompareCells)
+	return out
+}
+
 // CompareCells orders cell names by runtime, then by version, then by
 // their qualifiers: containerd-1.6.20 before containerd-1.7.18 before
 // containerd-2.0.14 before containerd-2.0.14/runc-1.3.6.
