@@ -114,7 +114,7 @@ if [ "$debver" = --list ]; then
 fi
 grep -qxF "$debver" <<<"$available" || {
   echo "$prog: Debian $suite has no $package=$debver." >&2
-  echo "  available $package versions: $(echo ${available:-none})" >&2
+  echo "  available $package versions: $(tr '\n' ' ' <<<"${available:-none}")" >&2
   die "name one of them (the calling script's table of known versions)"
 }
 
