@@ -14,7 +14,7 @@ import (
 type Component struct {
 	// Path is the binary the daemon finds first on its PATH.
 	Path string `json:"path"`
-	// Version is the first line `<binary> --version` prints.
+	// Version is what `<binary> --version` prints, on one line.
 	Version string `json:"version,omitempty"`
 	// Source is the first line of the cache entry's BUILDINFO or SOURCE
 	// (how the build was obtained), when the binary is a cached build.
@@ -41,19 +41,23 @@ func components(ctx context.Context, env []string, names ...string) map[string]C
 			if strings.HasPrefix(name, "containerd-shim") {
 				flag = "-v" // a shim's flag package knows no --version
 			}
-			out[name] = Component{Path: p, Version: firstLine(ctx, p, flag), Source: buildSource(p)}
+			out[name] = Component{Path: p, Version: versionLine(ctx, p, flag), Source: buildSource(p)}
 			break
 		}
 	}
 	return out
 }
 
-// firstLine runs binary with args and returns the first line it prints.
-func firstLine(ctx context.Context, binary string, args ...string) string {
+// versionLine runs binary with args and returns what it prints on one
+// line (a shim prints its name, then the version on the next lines).
+func versionLine(ctx context.Context, binary string, args ...string) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	b, _ := exec.CommandContext(ctx, binary, args...).CombinedOutput()
-	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	line := strings.Join(strings.Fields(string(b)), " ")
+	if len(line) > 160 {
+		line = line[:160]
+	}
 	return line
 }
 

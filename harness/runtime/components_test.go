@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/moby/moby/api/types/system"
 )
 
 // writeTool writes an executable script at dir/name that prints line.
@@ -68,5 +70,16 @@ func TestPairedDirsAndComponents(t *testing.T) {
 
 	if _, err := pairedDirs(dockerd, "9.9.9", ""); err == nil || !strings.Contains(err.Error(), "scripts/runtimes.sh runc-9.9.9") {
 		t.Errorf("a runc missing from the cache: %v, want the command that builds it", err)
+	}
+}
+
+func TestImageStore(t *testing.T) {
+	for want, info := range map[string]system.Info{
+		"containerd (overlayfs)": {Driver: "overlayfs", DriverStatus: [][2]string{{"driver-type", "io.containerd.snapshotter.v1"}}},
+		"graphdriver (overlay2)": {Driver: "overlay2", DriverStatus: [][2]string{{"Backing Filesystem", "extfs"}}},
+	} {
+		if got := imageStore(info); got != want {
+			t.Errorf("imageStore(%+v) = %q, want %q", info, got, want)
+		}
 	}
 }

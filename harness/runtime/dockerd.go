@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 )
 
@@ -70,6 +71,8 @@ type DockerdSandbox struct {
 	lifecycle
 	// containerdGuard watches the managed containerd (under lifecycle.mu).
 	containerdGuard *Guard
+	// imageStore is what /info said at the last start (see imageStore).
+	imageStore string
 }
 
 var _ Sandbox = (*DockerdSandbox)(nil)
@@ -338,9 +341,11 @@ func (s *DockerdSandbox) startLocked(ctx context.Context) error {
 		if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 			return fmt.Errorf("GET /_ping: %w", err)
 		}
-		if _, err := c.Info(ctx, client.InfoOptions{}); err != nil {
+		info, err := c.Info(ctx, client.InfoOptions{})
+		if err != nil {
 			return fmt.Errorf("GET /info: %w", err)
 		}
+		s.imageStore = imageStore(info.Info)
 		return nil
 	})
 	if err != nil {
@@ -475,6 +480,9 @@ func (s *DockerdSandbox) Settings() map[string]any {
 	}
 	m["config_path"] = s.layout.Config
 	m["daemon_json"] = s.DaemonConfig()
+	if s.imageStore != "" {
+		m["image_store"] = s.imageStore
+	}
 	if s.userConfig != "" {
 		m["user_config"] = s.userConfig
 	}
@@ -493,4 +501,18 @@ func (s *DockerdSandbox) Guard() GuardReport {
 		}
 	}
 	return s.lifecycle.Guard()
+}
+
+// imageStore names where the dockerd keeps images: "containerd (overlayfs)"
+// when it uses containerd's image store (docker 29's default; /info reports
+// the snapshotter as Driver and driver-type io.containerd.snapshotter.v1),
+// else "graphdriver (overlay2)". Image ids differ between the two, so a
+// result says which one it ran on.
+func imageStore(info system.Info) string {
+	for _, kv := range info.DriverStatus {
+		if kv[0] == "driver-type" && strings.Contains(kv[1], "containerd.snapshotter") {
+			return "containerd (" + info.Driver + ")"
+		}
+	}
+	return "graphdriver (" + info.Driver + ")"
 }
