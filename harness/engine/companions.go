@@ -34,19 +34,20 @@ func Companions(kind runtime.Kind, version string) Pairing {
 	if kind != runtime.Dockerd {
 		return Pairing{}
 	}
-	switch version {
-	case "26.1.5":
-		return Pairing{Containerd: "1.7.24", Runc: "1.1.15"}
-	case "28.5.2":
-		return Pairing{Containerd: "2.1.9", Runc: "1.3.6"}
-	case "29.5.2":
-		return Pairing{Containerd: "2.2.3", Runc: "1.3.5"}
-	case "29.6.0":
-		return Pairing{Containerd: "2.2.4", Runc: "1.3.6"}
-	case "29.8.0":
-		return Pairing{Containerd: "2.3.4", Runc: "1.5.1"}
-	case "29.8.1":
-		return Pairing{Containerd: "2.3.5", Runc: "1.5.1"}
+	for _, r := range []struct {
+		dockerd string
+		Pairing
+	}{
+		{"26.1.5", Pairing{Containerd: "1.7.24", Runc: "1.1.15"}},
+		{"28.5.2", Pairing{Containerd: "2.1.9", Runc: "1.3.6"}},
+		{"29.5.2", Pairing{Containerd: "2.2.3", Runc: "1.3.5"}},
+		{"29.6.0", Pairing{Containerd: "2.2.4", Runc: "1.3.6"}},
+		{"29.8.0", Pairing{Containerd: "2.3.4", Runc: "1.5.1"}},
+		{"29.8.1", Pairing{Containerd: "2.3.5", Runc: "1.5.1"}},
+	} {
+		if r.dockerd == version {
+			return r.Pairing
+		}
 	}
 	return Pairing{}
 }
