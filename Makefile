@@ -2,7 +2,7 @@
 #
 #   make reproduce [INCIDENT=<id>]   the main job: run incident scenarios, write results/
 #   make test                        unit tests + e2e suites (what CI runs)
-#   make matrix [INCIDENT=<id>] [RUNTIMES="containerd-1.7.18 dockerd-20.10.5 ..."] [VARIANT=<name>]
+#   make matrix [INCIDENT=<id>] [RUNTIMES="containerd-1.7.24 containerd-2.3.5/runc-1.3.6 dockerd-29.8.1 ..."] [VARIANT=<name>]
 #                                    every variant on every runtime build, one report
 #   make regression CONTAINERD_CONFIG=<config.toml> [DOCKERD_CONFIG=<daemon.json>]
 #                                    judge YOUR runtime configuration against every budget
@@ -18,9 +18,14 @@ GINKGO      := $(GO) tool ginkgo
 # Ginkgo flags shared by every suite run: serial (the specs measure one
 # machine), progress on, a JUnit report, and fail when a filter selects nothing.
 GINKGO_FLAGS ?= -v --fail-on-empty --poll-progress-after=120s --timeout=80m
-# The matrix's runtime builds (cells); scripts/runtimes.sh fetches or builds
-# each into the cache, and `relapse run` asks for the ones it lacks.
-RUNTIMES    ?= containerd-1.6.20 containerd-1.7.18 containerd-2.0.14 dockerd-20.10.5 dockerd-20.10.24
+# The matrix's runtime builds (cells): what users run and upgrade to, each
+# minor line's Debian or newest release. A dockerd runs with its release's
+# containerd and runc (harness/engine/companions.go); a cell can name
+# others (containerd-2.3.5/runc-1.3.6, dockerd-28.5.2/containerd-2.3.5).
+# scripts/runtimes.sh fetches or builds each into the cache, and
+# `relapse run` asks for the ones it lacks.
+RUNTIMES    ?= containerd-1.6.20 containerd-1.7.24 containerd-2.0.14 containerd-2.1.9 containerd-2.2.4 containerd-2.3.5 containerd-2.4.2 \
+               dockerd-20.10.5 dockerd-20.10.24 dockerd-26.1.5 dockerd-28.5.2 dockerd-29.8.1
 # Regression mode judges the user's configuration files.
 CONTAINERD_CONFIG ?=
 DOCKERD_CONFIG    ?=
@@ -50,7 +55,7 @@ runtimes: deps relapse
 
 ## cells: the builds of RUNTIMES that the selected variants run on (the nightly's jobs)
 cells: relapse
-	@$(RELAPSE) plan -builds -runtimes '$(RUNTIMES)' $(SELECT)
+	@$(RELAPSE) plan -cells -runtimes '$(RUNTIMES)' $(SELECT)
 
 ## plan: what reproduce (or matrix with RUNTIMES, regression with *_CONFIG) would run
 plan: relapse

@@ -19,6 +19,13 @@
 # too. runc is taken from PATH (the machine's runc).
 #
 # How a version is obtained:
+#   - Debian's package, for the versions in the DEBIAN table below (the
+#     containerd a Debian release ships with its docker.io): downloaded and
+#     unpacked by scripts/fetch-deb.sh (never installed), with the shim and
+#     ctr of the same package; the cell's binaries link into deb/usr/bin, so
+#     the sandbox's PATH (symlinks resolved) finds that package's shim.
+#       1.7.24  Debian trixie containerd 1.7.24~ds1-6+deb13u1 (trixie's docker.io 26.1.5 runs on it)
+#       2.1.9   Debian forky containerd 2.1.9+ds1-5 (forky's docker.io 28.5.2 runs on it)
 #   - the system's package, when /usr/bin/containerd is exactly VERSION (on
 #     Debian bookworm 1.6.20, installed by scripts/install-deps.sh): symlinks
 #     to /usr/bin, so the version measured is the one the distribution ships;
@@ -34,13 +41,21 @@
 # A second run finds the cached copy and does nothing. Environment:
 #   RELAPSE_CACHE         cache root (default $HOME/.cache/relapse)
 #   RELAPSE_CONTAINERD_FROM_SOURCE=1
-#                         build even when the system's package is VERSION
+#                         build even when the system's or Debian's package is VERSION
 #   RELAPSE_BUILD_JOBS    parallel compile jobs (go build -p), default 1:
 #                         the machine's cores are shared with the runs
 #   GO                    the go command (default go)
 set -euo pipefail
 
 prog=build-containerd
+here=$(cd "$(dirname "$0")" && pwd)
+
+# VERSION -> "suite debian-version" of the containerd package.
+declare -A DEBIAN=(
+  [1.7.24]="trixie 1.7.24~ds1-6+deb13u1"
+  [2.1.9]="forky 2.1.9+ds1-5"
+)
+
 die() { echo "$prog: $*" >&2; exit 1; }
 
 usage() {
@@ -135,6 +150,21 @@ build_module() {
   echo "source: go mod download $mod@v$version; go build -mod=mod ./cmd/{$(IFS=,; echo "${binaries[*]}")}" >"$stage/BUILDINFO"
 }
 
+# fetch_debian VERSION STAGE: Debian's containerd package, unpacked in
+# STAGE/deb, its binaries linked from STAGE.
+fetch_debian() {
+  local version=$1 stage=$2 suite debver b checks=()
+  read -r suite debver <<<"${DEBIAN[$version]}"
+  for b in "${binaries[@]}"; do
+    checks+=("usr/bin/$b")
+  done
+  bash "$here/fetch-deb.sh" "$suite" containerd "$debver" "$stage/deb" "${checks[@]}"
+  for b in "${binaries[@]}"; do
+    ln -s "deb/usr/bin/$b" "$stage/$b"
+  done
+  echo "source: Debian $suite containerd=$debver (scripts/fetch-deb.sh), with its own shim" >"$stage/BUILDINFO"
+}
+
 for version in "$@"; do
   version=${version#v}
   [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
@@ -157,6 +187,9 @@ for version in "$@"; do
   if [ "${RELAPSE_CONTAINERD_FROM_SOURCE:-0}" != 1 ] && system_has "$version"; then
     echo "$prog: linking the system's containerd $version from /usr/bin"
     link_system "$version" "$stage"
+  elif [ -n "${DEBIAN[$version]:-}" ] && [ "${RELAPSE_CONTAINERD_FROM_SOURCE:-0}" != 1 ]; then
+    echo "$prog: fetching containerd $version from Debian (${DEBIAN[$version]})"
+    fetch_debian "$version" "$stage"
   else
     command -v "$GO" >/dev/null || die "needs Go ($GO) to build containerd $version"
     case $version in

@@ -31,26 +31,31 @@
 #   28.5.2   Debian forky docker.io 28.5.2+dfsg4-5 (forky is testing: signed
 #            by the archive's automatic keys, hence the whole keyring)
 #
-# Newer releases run on bookworm from the unpacked directory too: dockerd
-# 26.1.5 and 28.5.2 link only libraries bookworm has (libc, libsystemd,
-# libcap and theirs). Whatever the release, the dockerd starts and manages
-# the containerd on PATH (bookworm's containerd 1.6.20 with runc 1.1.5), not
-# its own release's. Of the package's companions, usr/sbin/docker-proxy is
-# unpacked with it but unused (relapse's dockerds run with bridge none and
-# publish no ports), and docker-init is Debian's tini package, not fetched
-# (no container runs with --init). forky is Debian testing: when its
-# docker.io moves on, this script lists the versions it has.
+# The download and unpacking is scripts/fetch-deb.sh (private apt state
+# under $RELAPSE_CACHE/apt). Newer releases run on bookworm from the
+# unpacked directory too: dockerd 26.1.5 and 28.5.2 link only libraries
+# bookworm has (libc, libsystemd, libcap and theirs). The dockerd starts
+# the containerd and runc first on its PATH: relapse pairs each dockerd
+# with its own release's containerd and a runc it runs with
+# (harness/engine/companions.go; scripts/runtimes.sh fetches them). Of the
+# package's companions, usr/sbin/docker-proxy is unpacked with it and first
+# on the daemon's PATH, but unused (relapse's dockerds run with bridge none
+# and publish no ports), and docker-init is Debian's tini package, not
+# fetched (no container runs with --init). forky is Debian testing: when
+# its docker.io moves on, fetch-deb.sh lists the versions it has.
+# docker 29 is not packaged by Debian: scripts/build-dockerd.sh builds it.
 set -euo pipefail
 
 prog=fetch-dockerd
+here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "$prog: $*" >&2; exit 1; }
 
-# VERSION -> "suite debian-version keyring"
+# VERSION -> "suite debian-version"
 declare -A KNOWN=(
-  [20.10.5]="bullseye 20.10.5+dfsg1-1+deb11u2 debian-archive-bullseye-stable.gpg"
-  [20.10.24]="bookworm 20.10.24+dfsg1-1+deb12u1+b6 debian-archive-bookworm-stable.gpg"
-  [26.1.5]="trixie 26.1.5+dfsg1-9+deb13u1+b1 debian-archive-trixie-stable.gpg"
-  [28.5.2]="forky 28.5.2+dfsg4-5 debian-archive-keyring.gpg"
+  [20.10.5]="bullseye 20.10.5+dfsg1-1+deb11u2"
+  [20.10.24]="bookworm 20.10.24+dfsg1-1+deb12u1+b6"
+  [26.1.5]="trixie 26.1.5+dfsg1-9+deb13u1+b1"
+  [28.5.2]="forky 28.5.2+dfsg4-5"
 )
 
 usage() {
@@ -100,85 +105,14 @@ fi
   echo "  This script only knows the system's own dockerd and versions Debian packaged as docker.io that are listed in its KNOWN table." >&2
   usage
 }
-read -r suite debver keyring <<<"${KNOWN[$version]}"
-
-for tool in apt-get apt-cache dpkg-deb; do
-  command -v "$tool" >/dev/null || die "needs $tool (Debian's apt and dpkg); install them or fetch dockerd $version by hand into $dest"
-done
-keyfile=/usr/share/keyrings/$keyring
-[ -r "$keyfile" ] || die "missing the Debian $suite archive key $keyfile; install the debian-archive-keyring package (bookworm's carries the $suite keys)"
+read -r suite debver <<<"${KNOWN[$version]}"
 
 start=$(date +%s)
-
-# Private apt configuration: everything under $aptdir, kept in the cache so a
-# later fetch of another version reuses the downloaded lists.
-aptdir=$cache/apt/$suite
-mkdir -p "$aptdir/lists/partial" "$aptdir/archives/partial" "$aptdir/etc/preferences.d" "$aptdir/etc/sources.list.d" "$aptdir/etc/trusted.gpg.d"
-{
-  echo "deb [signed-by=$keyfile] http://deb.debian.org/debian $suite main"
-  if [ -r "/usr/share/keyrings/debian-archive-$suite-security-automatic.gpg" ]; then
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-$suite-security-automatic.gpg] http://deb.debian.org/debian-security $suite-security main"
-  fi
-} >"$aptdir/etc/sources.list"
-
-apt_opts=(
-  -o "Dir::Etc=$aptdir/etc"
-  -o "Dir::Etc::sourcelist=$aptdir/etc/sources.list"
-  -o "Dir::Etc::sourceparts=$aptdir/etc/sources.list.d"
-  -o "Dir::Etc::preferences=$aptdir/etc/preferences"
-  -o "Dir::Etc::preferencesparts=$aptdir/etc/preferences.d"
-  -o "Dir::Etc::trusted=$aptdir/etc/trusted.gpg"
-  -o "Dir::Etc::trustedparts=$aptdir/etc/trusted.gpg.d"
-  -o "Dir::State=$aptdir"
-  -o "Dir::State::lists=$aptdir/lists"
-  -o "Dir::State::status=/dev/null"
-  -o "Dir::Cache=$aptdir"
-  -o "Dir::Cache::archives=$aptdir/archives"
-  -o "Dir::Cache::pkgcache="
-  -o "Dir::Cache::srcpkgcache="
-  -o "Dir::Log=$aptdir"
-  -o "Debug::NoLocking=true"
-  -o "APT::Architecture=$(dpkg --print-architecture)"
-  -o "APT::Architectures::=$(dpkg --print-architecture)"
-  -o "APT::Sandbox::User=root"
-  -o "Acquire::Languages=none"
-  -o "Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false"
-)
-
-echo "$prog: updating private apt lists for Debian $suite in $aptdir"
-apt-get "${apt_opts[@]}" -qq update >"$aptdir/update.log" 2>&1 || {
-  cat "$aptdir/update.log" >&2
-  die "apt-get update of Debian $suite failed (private config in $aptdir); is deb.debian.org reachable?"
-}
-
-available=$(apt-cache "${apt_opts[@]}" madison docker.io | awk -F'|' '{gsub(/ /,"",$2); print $2}' | sort -u)
-if ! grep -qxF "$debver" <<<"$available"; then
-  echo "$prog: Debian $suite has no docker.io=$debver." >&2
-  echo "  available docker.io versions: ${available:-none}" >&2
-  die "update the KNOWN table in $0 to one of them"
-fi
-
-mkdir -p "$cache/runtimes"
-stage=$(mktemp -d "$cache/runtimes/.dockerd-$version.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
-echo "$prog: downloading docker.io=$debver"
-(cd "$stage" && apt-get "${apt_opts[@]}" -qq download "docker.io=$debver") ||
-  die "apt-get download docker.io=$debver failed"
-deb=$(ls "$stage"/docker.io_*.deb)
-dpkg-deb -x "$deb" "$stage/root"
-[ -x "$stage/root/usr/sbin/dockerd" ] || die "$deb has no usr/sbin/dockerd; is it really docker.io?"
-ln -s usr/sbin/dockerd "$stage/root/dockerd"
-printf 'docker.io=%s from Debian %s (%s)\n' "$debver" "$suite" "$(basename "$deb")" >"$stage/root/SOURCE"
-
-# The binary is dynamically linked against the older release's libraries;
-# say clearly if this machine lacks one.
-if command -v ldd >/dev/null; then
-  missing=$(ldd "$stage/root/usr/sbin/dockerd" 2>/dev/null | awk '/not found/ {print $1}' | tr '\n' ' ')
-  [ -z "$missing" ] || die "dockerd $version needs libraries this machine lacks: $missing(install them, e.g. with apt-get)"
-fi
-
 mkdir -p "$(dirname "$dest")"
 rm -rf "$dest"
-mv "$stage/root" "$dest"
+# fetch-deb.sh checks with ldd that the dockerd can run here (a newer
+# suite's build can need a newer libc).
+bash "$here/fetch-deb.sh" "$suite" docker.io "$debver" "$dest" usr/sbin/dockerd
+ln -s usr/sbin/dockerd "$dest/dockerd"
 "$dest/dockerd" --version
 echo "$prog: dockerd $version cached at $dest/dockerd in $(($(date +%s) - start))s"

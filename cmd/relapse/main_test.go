@@ -152,6 +152,21 @@ func TestListAndPlan(t *testing.T) {
 	if out != "dockerd-20.10.5 dockerd-20.10.24\n" {
 		t.Errorf("plan -builds -variant control = %q", out)
 	}
+	// A qualified cell needs each of its parts built; a dockerd brings its
+	// release's containerd and runc. -cells lists the matrix's cells.
+	qualified := []string{"-variant", "dstate", "-runtimes", "dockerd-28.5.2/containerd-2.3.5 dockerd-29.8.1", "dockerd-kill-dstate"}
+	out, _ = wantCode(t, append([]string{"plan", "-builds"}, qualified...), exitOK)
+	if out != "containerd-2.3.5 dockerd-28.5.2 dockerd-29.8.1 runc-1.3.6 runc-1.5.1\n" {
+		t.Errorf("plan -builds of qualified cells = %q", out)
+	}
+	out, _ = wantCode(t, append([]string{"plan", "-cells"}, qualified...), exitOK)
+	if out != "dockerd-28.5.2/containerd-2.3.5 dockerd-29.8.1\n" {
+		t.Errorf("plan -cells = %q", out)
+	}
+	out, _ = wantCode(t, append([]string{"plan"}, qualified...), exitOK)
+	if !strings.Contains(out, "dstate@dockerd-28.5.2/containerd-2.3.5  dockerd-28.5.2/containerd-2.3.5/runc-1.3.6") {
+		t.Errorf("plan does not show a cell's pairing:\n%s", out)
+	}
 	out, _ = wantCode(t, []string{"plan", "-builds"}, exitOK)
 	if want := pinnedBuilds(); out != want {
 		t.Errorf("plan -builds of every incident = %q, want the pinned builds only, %q", out, want)
@@ -327,10 +342,13 @@ func pinnedBuilds() string {
 			if v.Sandbox.Version == "" {
 				continue
 			}
-			c := engine.Cell{Runtime: in.RuntimeOf(v), Version: v.Sandbox.Version}.String()
-			if !seen[c] {
-				seen[c] = true
-				cells = append(cells, c)
+			// A pinned dockerd brings its release's containerd and runc.
+			p := engine.Companions(in.RuntimeOf(v), v.Sandbox.Version)
+			for _, c := range []string{string(in.RuntimeOf(v)) + "-" + v.Sandbox.Version, "containerd-" + p.Containerd, "runc-" + p.Runc} {
+				if !seen[c] && !strings.HasSuffix(c, "-") {
+					seen[c] = true
+					cells = append(cells, c)
+				}
 			}
 		}
 	}

@@ -13,12 +13,14 @@ import (
 // runPlan prints what `relapse run` with the same arguments would run and
 // what each run must show, in a second and before any build, so a typo in
 // an id, a variant or a runtime cell fails at once. -builds prints only the
-// runtime builds the plan needs (what scripts/runtimes.sh fetches first);
-// -json the plan for other tools.
+// runtime builds the plan needs (what scripts/runtimes.sh fetches first:
+// each cell's runtime, containerd and runc); -cells only the matrix cells
+// that run something (the nightly's jobs); -json the plan for other tools.
 func runPlan(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("plan", "[ID] [-variant V] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-builds|-json]", stderr)
+	fs := newFlags("plan", "[ID] [-variant V] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-builds|-cells|-json]", stderr)
 	sel := selectionFlags(fs)
 	builds := fs.Bool("builds", false, "print only the runtime builds the plan needs, space separated")
+	cells := fs.Bool("cells", false, "print only the matrix cells that run something, space separated")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -32,6 +34,8 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case *builds:
 		fmt.Fprintln(stdout, strings.Join(p.Builds(), " "))
+	case *cells:
+		fmt.Fprintln(stdout, strings.Join(p.Cells(), " "))
 	case *asJSON:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

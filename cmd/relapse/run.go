@@ -117,11 +117,7 @@ func runItem(ctx context.Context, eng *engine.Engine, it engine.Item, n, of int,
 func ensureBuilds(ctx context.Context, builds []string, stderr io.Writer, logf func(string, ...any)) error {
 	var missing []string
 	for _, b := range builds {
-		c, err := engine.ParseCell(b)
-		if err != nil {
-			return err
-		}
-		if _, err := runtime.Resolve(c.Runtime, c.Version); err != nil {
+		if _, err := runtime.ResolveEntry(b); err != nil {
 			missing = append(missing, b)
 		}
 	}

@@ -41,6 +41,10 @@ type Item struct {
 	Runtime runtime.Kind
 	// Cell is the matrix cell, empty outside a matrix.
 	Cell string
+	// Pairing is the containerd and runc the daemon runs under (a cached
+	// build each), empty for the machine's. A matrix takes it from the
+	// cell; a variant pinning a dockerd version gets its companions.
+	Pairing Pairing
 	// Expect and Why are what the variant must give on this build and why
 	// (a matrix expects a fixed incident back on a build before its fix).
 	Expect curve.Verdict
@@ -73,13 +77,35 @@ func (it Item) Labels() []string {
 	return append(l, it.Variant.Labels...)
 }
 
-// Build is the runtime build the item needs from the cache, or "" when it
-// runs the binary found on PATH or named by RELAPSE_CONTAINERD/DOCKERD.
+// Build is the runtime build the item runs, with its pairing (a cell's
+// canonical name, e.g. "dockerd-28.5.2/containerd-2.1.9/runc-1.3.6"), or ""
+// when it runs the binary found on PATH or named by RELAPSE_CONTAINERD/DOCKERD.
 func (it Item) Build() string {
 	if it.Variant.Sandbox.Version == "" {
 		return ""
 	}
-	return Cell{Runtime: it.Runtime, Version: it.Variant.Sandbox.Version}.String()
+	c := Cell{Runtime: it.Runtime, Version: it.Variant.Sandbox.Version, Runc: it.Pairing.Runc}
+	if it.Runtime == runtime.Dockerd {
+		c.Containerd = it.Pairing.Containerd
+	}
+	return c.String()
+}
+
+// CacheEntries are the runtime cache entries the item needs
+// ($RELAPSE_CACHE/runtimes/<name>-<version>): its runtime's build and its
+// pairing's, each fetched or built on its own by scripts/runtimes.sh.
+func (it Item) CacheEntries() []string {
+	var out []string
+	if v := it.Variant.Sandbox.Version; v != "" {
+		out = append(out, string(it.Runtime)+"-"+v)
+	}
+	if c := it.Pairing.Containerd; c != "" {
+		out = append(out, "containerd-"+c)
+	}
+	if r := it.Pairing.Runc; r != "" {
+		out = append(out, "runc-"+r)
+	}
+	return out
 }
 
 // Plan is everything one run does, in order.
@@ -90,27 +116,46 @@ type Plan struct {
 	NotJudged []string
 }
 
-// Builds are the runtime builds the plan's items need, sorted by runtime
-// and version: what scripts/runtimes.sh must fetch or build first.
+// Builds are the runtime cache entries the plan's items need (runtimes
+// and their containerd and runc), sorted by name and version: what
+// scripts/runtimes.sh must fetch or build first.
 func (p Plan) Builds() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, it := range p.Items {
-		if b := it.Build(); b != "" && !seen[b] {
-			seen[b] = true
-			out = append(out, b)
+		for _, b := range it.CacheEntries() {
+			if !seen[b] {
+				seen[b] = true
+				out = append(out, b)
+			}
 		}
 	}
 	slices.SortFunc(out, CompareCells)
 	return out
 }
 
-// CompareCells orders cell names by runtime, then by version:
-// containerd-1.6.20 before containerd-1.7.18 before containerd-2.0.14.
+// Cells are the matrix cells the plan's items run on, sorted: one nightly
+// job each.
+func (p Plan) Cells() []string {
+	var out []string
+	for _, it := range p.Items {
+		if it.Cell != "" && !slices.Contains(out, it.Cell) {
+			out = append(out, it.Cell)
+		}
+	}
+	slices.SortFunc(out, CompareCells)
+	return out
+}
+
+// CompareCells orders cell names by runtime, then by version, then by
+// their qualifiers: containerd-1.6.20 before containerd-1.7.18 before
+// containerd-2.0.14 before containerd-2.0.14/runc-1.3.6.
 func CompareCells(a, b string) int {
-	ka, va, _ := strings.Cut(a, "-")
-	kb, vb, _ := strings.Cut(b, "-")
-	return cmp.Or(strings.Compare(ka, kb), runtime.CompareVersions(va, vb))
+	ha, qa, _ := strings.Cut(a, "/")
+	hb, qb, _ := strings.Cut(b, "/")
+	ka, va, _ := strings.Cut(ha, "-")
+	kb, vb, _ := strings.Cut(hb, "-")
+	return cmp.Or(strings.Compare(ka, kb), runtime.CompareVersions(va, vb), strings.Compare(qa, qb))
 }
 
 // NewPlan is the only selector in relapse: the Makefile, the suites, the
@@ -136,7 +181,11 @@ func NewPlan(cat incident.Catalog, f Filter) (Plan, error) {
 	default:
 		for _, in := range incidents {
 			for _, v := range in.Variants {
-				p.Items = append(p.Items, Item{Incident: in, Variant: v, Runtime: in.RuntimeOf(v), Expect: v.Expect, Why: v.Why})
+				it := Item{Incident: in, Variant: v, Runtime: in.RuntimeOf(v), Expect: v.Expect, Why: v.Why}
+				if v.Sandbox.Version != "" {
+					it.Pairing = Companions(it.Runtime, v.Sandbox.Version)
+				}
+				p.Items = append(p.Items, it)
 			}
 		}
 	}
@@ -164,7 +213,7 @@ func matrixPlan(incidents []incident.Incident, cells []Cell) Plan {
 					continue
 				}
 				v.Sandbox.Version = c.Version
-				it := Item{Incident: in, Variant: v, Runtime: c.Runtime, Cell: c.String(), Expect: v.Expect, Why: v.Why}
+				it := Item{Incident: in, Variant: v, Runtime: c.Runtime, Cell: c.String(), Pairing: pairingOf(c), Expect: v.Expect, Why: v.Why}
 				if v.Expect == curve.Hold && v.FixedIn != "" && runtime.CompareVersions(c.Version, v.FixedIn) < 0 {
 					it.Expect = curve.Breach
 					it.Why = fmt.Sprintf("%s predates the fix in %s: the incident is expected back", c, v.FixedIn)

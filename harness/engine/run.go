@@ -105,6 +105,11 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 		return res, fmt.Errorf("starting %s for %s: %w", it.Runtime, it.Name(), err)
 	}
 	res.Version, res.Binary = sb.Version(), sb.Binary()
+	if c, ok := sb.(interface {
+		Components(context.Context) map[string]runtime.Component
+	}); ok {
+		res.Components = c.Components(ctx)
+	}
 	if c, ok := sb.(interface{ Settings() map[string]any }); ok {
 		res.Config = c.Settings()
 	}

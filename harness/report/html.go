@@ -2,14 +2,18 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/results"
+	"github.com/relapse-dev/relapse/harness/runtime"
 )
 
 // HTML renders a run as one static page, in the order a reader wants it:
@@ -55,7 +59,7 @@ type rowView struct {
 	StoppedEarly                                               bool
 	Error, ShortError, Binary, Labels, Guard                   string
 	GuardFired                                                 bool
-	Config, Extras                                             []kv
+	Config, Extras, Components                                 []kv
 	Warnings                                                   []string
 	Files                                                      []link
 	Evals                                                      []evalView
@@ -165,10 +169,11 @@ func newRow(i int, r results.Result) rowView {
 		Error:        r.Error,
 		ShortError:   shorten(oneLine(r.Error), 140),
 		Binary:       r.Binary,
+		Components:   componentsView(r.Components),
 		Labels:       strings.Join(r.Labels, ", "),
 		Warnings:     r.Warnings,
 	}
-	cell := strings.ReplaceAll(r.Cell, ".", "-")
+	cell := strings.NewReplacer(".", "-", "/", "--").Replace(r.Cell)
 	if anchorPattern.MatchString(r.Incident) && anchorPattern.MatchString(r.Variant) && (cell == "" || anchorPattern.MatchString(cell)) {
 		v.Anchor = r.Incident + "--" + r.Variant
 		if cell != "" {
@@ -222,4 +227,19 @@ func newRow(i int, r results.Result) rowView {
 		})
 	}
 	return v
+}
+
+// componentsView lists what the daemon ran with besides itself, by name:
+// "runc = runc version 1.3.6 (go install -tags seccomp ...)".
+func componentsView(cs map[string]runtime.Component) []kv {
+	var out []kv
+	for _, name := range slices.Sorted(maps.Keys(cs)) {
+		c := cs[name]
+		v := cmp.Or(c.Version, c.Path)
+		if c.Source != "" {
+			v += " (" + c.Source + ")"
+		}
+		out = append(out, kv{K: name, V: v})
+	}
+	return out
 }

@@ -62,6 +62,7 @@ var pageTmpl = template.Must(template.Must(template.New("index").Parse(styleTmpl
 {{if .Error}}<p class="error">{{.Error}}</p>{{end}}
 <dl class="facts">
 <dt>runtime</dt><dd>{{.Runtime}}{{if .Binary}} <code>{{.Binary}}</code>{{end}}</dd>
+{{if .Components}}<dt>ran with</dt><dd>{{range $i, $c := .Components}}{{if $i}}; {{end}}{{$c.K}}: {{$c.V}}{{end}}</dd>{{end}}
 {{if .Config}}<dt>config</dt><dd>{{range $i, $c := .Config}}{{if $i}}, {{end}}<code>{{$c.K}} = {{$c.V}}</code>{{end}}</dd>{{end}}
 {{if .Guard}}<dt>memory guard</dt><dd>{{.Guard}}{{if .GuardFired}} · <b class="badmark">fired</b>{{end}}</dd>{{end}}
 {{if .Extras}}<dt>measured</dt><dd>{{range $i, $c := .Extras}}{{if $i}}, {{end}}{{$c.K}} = <b>{{$c.V}}</b>{{end}}</dd>{{end}}

@@ -56,6 +56,10 @@ type Result struct {
 	Version string `json:"version"`
 	// Binary is the daemon binary the variant ran.
 	Binary string `json:"binary,omitempty"`
+	// Components are the binaries the daemon ran with besides itself (the
+	// containerd a dockerd managed, the shim, runc): path, reported
+	// version and how the build was obtained.
+	Components map[string]runtime.Component `json:"components,omitempty"`
 	// Config holds the key knobs the variant set, e.g.
 	// "max_container_log_line_size": -1.
 	Config map[string]any `json:"config,omitempty"`

@@ -139,8 +139,8 @@ func (s *Store) Run() Run {
 }
 
 // VariantDir creates and returns <run>/<incident>/<variant>/ (or
-// <variant>@<cell>/ in a matrix run), where a variant's series, charts and
-// diagnostics go.
+// <variant>@<cell>/ in a matrix run, a qualified cell's "/" written "+"),
+// where a variant's series, charts and diagnostics go.
 func (s *Store) VariantDir(incident, variant, cell string) (string, error) {
 	if err := checkName("incident", incident); err != nil {
 		return "", fmt.Errorf("results: %w", err)
@@ -148,11 +148,16 @@ func (s *Store) VariantDir(incident, variant, cell string) (string, error) {
 	if err := checkName("variant", variant); err != nil {
 		return "", fmt.Errorf("results: %w", err)
 	}
+	// A cell's qualifiers ("containerd-2.3.5/runc-1.3.6") stay in one
+	// directory level: variant@containerd-2.3.5+runc-1.3.6.
 	if cell != "" {
-		if err := checkName("cell", cell); err != nil {
-			return "", fmt.Errorf("results: %w", err)
+		for _, part := range strings.Split(cell, "/") {
+			if err := checkName("cell", part); err != nil {
+				return "", fmt.Errorf("results: %w", err)
+			}
 		}
 	}
+	cell = strings.ReplaceAll(cell, "/", "+")
 	dir := filepath.Join(s.dir, incident, VariantDirName(variant, cell))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("results: %w", err)

@@ -385,6 +385,11 @@ func TestVariantDir(t *testing.T) {
 	if _, err := w.VariantDir("x", "..", ""); err == nil {
 		t.Errorf("variant .. accepted")
 	}
+	// A qualified cell is one directory, not a path.
+	d, err = w.VariantDir("containerd-huge-log-line", "unlimited", "containerd-2.3.5/runc-1.3.6")
+	if err != nil || d != filepath.Join(w.Dir(), "containerd-huge-log-line", "unlimited@containerd-2.3.5+runc-1.3.6") {
+		t.Errorf("variant dir of a qualified cell: %s, %v", d, err)
+	}
 }
 
 func TestLoadRejectsNonSummary(t *testing.T) {

@@ -28,6 +28,10 @@ type ContainerdOptions struct {
 	Binary string
 	// Version selects a cached build (see Resolve); exclusive with Binary.
 	Version string
+	// Runc is the version of a cached runc build (scripts/build-runc.sh)
+	// put first on the daemon's PATH, so its shim starts containers with
+	// it; empty means the runc on the harness' PATH.
+	Runc string
 	// ConfigFile is a user's config.toml to run with instead of relapse's
 	// template (empty: RELAPSE_CONTAINERD_CONFIG, then the template;
 	// TemplateConfig: the template whatever the environment says). Only the
@@ -91,6 +95,11 @@ func NewContainerd(opts ContainerdOptions) (*ContainerdSandbox, error) {
 		return nil, fmt.Errorf("containerd metrics address: %w", err)
 	}
 
+	dirs, err := pairedDirs(binary, opts.Runc, "")
+	if err != nil {
+		return nil, err
+	}
+
 	root, err := newRoot(Containerd)
 	if err != nil {
 		return nil, err
@@ -123,7 +132,7 @@ func NewContainerd(opts ContainerdOptions) (*ContainerdSandbox, error) {
 		name:    "containerd",
 		binary:  binary,
 		args:    []string{"--config", s.layout.Config},
-		env:     daemonEnv(binary, s.layout.Tmp),
+		env:     daemonEnv(s.layout.Tmp, dirs),
 		dir:     root,
 		logPath: s.layout.Log,
 		pidPath: s.layout.PID,

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 )
 
@@ -34,6 +35,10 @@ type DockerdOptions struct {
 	Binary string
 	// Version selects a cached build (see Resolve); exclusive with Binary.
 	Version string
+	// Containerd and Runc are versions of cached builds put first on the
+	// daemon's PATH, so dockerd starts that containerd (with its shim) and
+	// containers run on that runc; empty means the harness' PATH.
+	Containerd, Runc string
 	// ConfigFile is a user's daemon.json (empty: RELAPSE_DOCKERD_CONFIG;
 	// TemplateConfig: none, whatever the environment says). Its
 	// keys win over Config.Overlay; the keys that keep the instance private
@@ -66,6 +71,8 @@ type DockerdSandbox struct {
 	lifecycle
 	// containerdGuard watches the managed containerd (under lifecycle.mu).
 	containerdGuard *Guard
+	// imageStore is what /info said at the last start (see imageStore).
+	imageStore string
 }
 
 var _ Sandbox = (*DockerdSandbox)(nil)
@@ -107,6 +114,11 @@ func NewDockerd(opts DockerdOptions) (*DockerdSandbox, error) {
 		}
 	}
 
+	dirs, err := pairedDirs(binary, opts.Runc, opts.Containerd)
+	if err != nil {
+		return nil, err
+	}
+
 	root, err := newRoot(Dockerd)
 	if err != nil {
 		return nil, err
@@ -144,7 +156,7 @@ func NewDockerd(opts DockerdOptions) (*DockerdSandbox, error) {
 		name:    "dockerd",
 		binary:  binary,
 		args:    []string{"--config-file", s.layout.Config},
-		env:     daemonEnv(binary, s.layout.Tmp),
+		env:     daemonEnv(s.layout.Tmp, dirs),
 		dir:     root,
 		logPath: s.layout.Log,
 	}
@@ -329,9 +341,11 @@ func (s *DockerdSandbox) startLocked(ctx context.Context) error {
 		if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 			return fmt.Errorf("GET /_ping: %w", err)
 		}
-		if _, err := c.Info(ctx, client.InfoOptions{}); err != nil {
+		info, err := c.Info(ctx, client.InfoOptions{})
+		if err != nil {
 			return fmt.Errorf("GET /info: %w", err)
 		}
+		s.imageStore = imageStore(info.Info)
 		return nil
 	})
 	if err != nil {
@@ -466,6 +480,9 @@ func (s *DockerdSandbox) Settings() map[string]any {
 	}
 	m["config_path"] = s.layout.Config
 	m["daemon_json"] = s.DaemonConfig()
+	if s.imageStore != "" {
+		m["image_store"] = s.imageStore
+	}
 	if s.userConfig != "" {
 		m["user_config"] = s.userConfig
 	}
@@ -484,4 +501,18 @@ func (s *DockerdSandbox) Guard() GuardReport {
 		}
 	}
 	return s.lifecycle.Guard()
+}
+
+// imageStore names where the dockerd keeps images: "containerd (overlayfs)"
+// when it uses containerd's image store (docker 29's default; /info reports
+// the snapshotter as Driver and driver-type io.containerd.snapshotter.v1),
+// else "graphdriver (overlay2)". Image ids differ between the two, so a
+// result says which one it ran on.
+func imageStore(info system.Info) string {
+	for _, kv := range info.DriverStatus {
+		if kv[0] == "driver-type" && strings.Contains(kv[1], "containerd.snapshotter") {
+			return "containerd (" + info.Driver + ")"
+		}
+	}
+	return "graphdriver (" + info.Driver + ")"
 }

@@ -62,21 +62,73 @@ func Resolve(kind Kind, version string) (string, error) {
 	if kind != Containerd && kind != Dockerd {
 		return "", fmt.Errorf("resolve runtime: unknown kind %q (want %q or %q)", kind, Containerd, Dockerd)
 	}
+	return resolveCached(string(kind), version)
+}
+
+// ResolveEntry returns the binary of a runtime cache entry named
+// "<containerd|dockerd|runc>-<version>" (what a plan's Builds lists).
+func ResolveEntry(entry string) (string, error) {
+	name, version, _ := strings.Cut(entry, "-")
+	switch name {
+	case string(Containerd), string(Dockerd), runcName:
+		return resolveCached(name, version)
+	}
+	return "", fmt.Errorf("runtime cache entry %q: want <containerd|dockerd|runc>-<version>", entry)
+}
+
+// runcName is the OCI runtime binary and its cache entries' prefix.
+const runcName = "runc"
+
+// resolveCached finds $RELAPSE_CACHE/runtimes/<name>-<version>/<name>.
+func resolveCached(name, version string) (string, error) {
 	if version == "" {
-		return "", fmt.Errorf("resolve %s: empty version", kind)
+		return "", fmt.Errorf("resolve %s: empty version", name)
 	}
 	cache, err := CacheDir()
 	if err != nil {
 		return "", err
 	}
-	p := filepath.Join(cache, "runtimes", fmt.Sprintf("%s-%s", kind, version), string(kind))
+	p := filepath.Join(cache, "runtimes", fmt.Sprintf("%s-%s", name, version), name)
 	if err := checkExecutable(p); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("%s %s is not in the relapse cache (looked for %s): run `bash scripts/runtimes.sh %s-%s` to build or fetch it (`make matrix` does)", kind, version, p, kind, version)
+			return "", fmt.Errorf("%s %s is not in the relapse cache (looked for %s): run `bash scripts/runtimes.sh %s-%s` to build or fetch it (`make matrix` does)", name, version, p, name, version)
 		}
-		return "", fmt.Errorf("%s %s in the relapse cache is unusable: %w; remove %s and run `bash scripts/runtimes.sh %s-%s`", kind, version, err, filepath.Dir(p), kind, version)
+		return "", fmt.Errorf("%s %s in the relapse cache is unusable: %w; remove %s and run `bash scripts/runtimes.sh %s-%s`", name, version, err, filepath.Dir(p), name, version)
 	}
 	return p, nil
+}
+
+// pairedDirs are the directories a daemon's PATH starts with: the cached
+// runc (when named), the daemon binary's own directory (symlinks resolved,
+// so a build finds the shim and helpers of its own package) and, for a
+// dockerd, the cached containerd it starts (with that build's shim). A
+// daemon finds each of these by name on its PATH, first match wins.
+func pairedDirs(binary, runcVersion, containerdVersion string) ([]string, error) {
+	var dirs []string
+	if runcVersion != "" {
+		r, err := resolveCached(runcName, runcVersion)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, filepath.Dir(r))
+	}
+	dirs = append(dirs, binaryDir(binary))
+	if containerdVersion != "" {
+		c, err := resolveCached(string(Containerd), containerdVersion)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, binaryDir(c))
+	}
+	return dirs, nil
+}
+
+// binaryDir is the directory of binary with symlinks resolved.
+func binaryDir(binary string) string {
+	if real, err := filepath.EvalSymlinks(binary); err == nil {
+		return filepath.Dir(real)
+	}
+	return filepath.Dir(binary)
 }
 
 // findBinary picks the daemon binary: an explicit path, a cached version, the
@@ -170,20 +222,15 @@ func majorVersion(v string) int {
 }
 
 // daemonEnv is the environment a daemon runs with: the harness' own, with
-// the binary's directory first on PATH (so a cached build finds the shims
-// and helpers it was built with) and TMPDIR inside the instance's root.
-func daemonEnv(binary, tmp string) []string {
-	dir := filepath.Dir(binary)
-	if real, err := filepath.EvalSymlinks(binary); err == nil {
-		dir = filepath.Dir(real)
-	}
+// dirs first on PATH (see pairedDirs) and TMPDIR inside the instance's root.
+func daemonEnv(tmp string, dirs []string) []string {
 	var env []string
-	path := dir
+	path := strings.Join(dirs, string(os.PathListSeparator))
 	for _, kv := range os.Environ() {
 		switch {
 		case strings.HasPrefix(kv, "PATH="):
 			if p := strings.TrimPrefix(kv, "PATH="); p != "" {
-				path = dir + string(os.PathListSeparator) + p
+				path += string(os.PathListSeparator) + p
 			}
 		case strings.HasPrefix(kv, "TMPDIR="), strings.HasPrefix(kv, "NOTIFY_SOCKET="):
 			// TMPDIR is replaced; NOTIFY_SOCKET would make the daemon talk to

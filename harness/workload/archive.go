@@ -253,6 +253,44 @@ func readArchiveID(p string) (id digest.Digest, ref string, err error) {
 	return id, m.RepoTags[0], nil
 }
 
+// readArchiveTargets returns what an image store that keeps OCI content
+// (containerd's, dockerd's containerd image store) can name the archive's
+// image by: the digest of each manifest its index.json lists, and of
+// index.json itself.
+func readArchiveTargets(p string) ([]digest.Digest, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: no %s", p, ocispec.ImageIndexFile)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if h.Name != ocispec.ImageIndexFile {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, 1<<20))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", p, h.Name, err)
+		}
+		var index ocispec.Index
+		if err := json.Unmarshal(data, &index); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", p, h.Name, err)
+		}
+		targets := []digest.Digest{digest.FromBytes(data)}
+		for _, m := range index.Manifests {
+			targets = append(targets, m.Digest)
+		}
+		return targets, nil
+	}
+}
+
 // writeFileAtomic writes dst through a temp file in the same directory and
 // renames it into place, so a concurrent reader or a killed build never sees
 // half an archive.

@@ -20,13 +20,16 @@ import (
 	"time"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/engine"
 	"github.com/relapse-dev/relapse/harness/report"
 	"github.com/relapse-dev/relapse/harness/results"
 	"github.com/relapse-dev/relapse/harness/workload"
 )
 
-// The containerd builds the issue asks the huge-log-line matrix to cover.
-const containerdMatrix = "containerd-1.6.20 containerd-1.7.18 containerd-2.0.14"
+// The containerd builds the huge-log-line matrix covers: the machine's
+// package, two built from the module proxy, and Debian forky's package
+// with its own shim (scripts/fetch-deb.sh).
+const containerdMatrix = "containerd-1.6.20 containerd-1.7.18 containerd-2.0.14 containerd-2.1.9"
 
 // relapse is the CLI, built once: `go run` would turn its exit codes 1
 // (regressed) and 2 (bad input) into 1.
@@ -56,7 +59,7 @@ func TestMain(m *testing.M) {
 	}())
 }
 
-// TestHugeLogLineMatrixOneReport: one command runs the incident on three
+// TestHugeLogLineMatrixOneReport: one command runs the incident on four
 // containerd versions into one report, every variant ok, and an A/B of two
 // of its cells renders and passes (nothing regressed between them).
 func TestHugeLogLineMatrixOneReport(t *testing.T) {
@@ -72,7 +75,7 @@ func TestHugeLogLineMatrixOneReport(t *testing.T) {
 		if !res.OK {
 			t.Errorf("%s: %s, expected %s (%s)", res.Name(), res.Verdict, res.Expect, res.Error)
 		}
-		if !strings.HasSuffix(res.Cell, "-"+res.Version) {
+		if c, err := engine.ParseCell(res.Cell); err != nil || c.Version != res.Version {
 			t.Errorf("%s ran on %s %s, not on its cell's build", res.Name(), res.Runtime, res.Version)
 		}
 		cells[res.Cell] = append(cells[res.Cell], res.Variant)
@@ -82,8 +85,14 @@ func TestHugeLogLineMatrixOneReport(t *testing.T) {
 			t.Errorf("cell %s has variants %q, want default,unlimited", c, got)
 		}
 	}
-	if len(r.Results) != 6 {
-		t.Errorf("%d results in the matrix report, want 6", len(r.Results))
+	if want := 2 * len(strings.Fields(containerdMatrix)); len(r.Results) != want {
+		t.Errorf("%d results in the matrix report, want %d", len(r.Results), want)
+	}
+	// The Debian build ran its own package's shim.
+	for _, res := range r.Results {
+		if shim := res.Components["containerd-shim-runc-v2"]; res.Cell == "containerd-2.1.9" && !strings.Contains(shim.Path, "/runtimes/containerd-2.1.9/") {
+			t.Errorf("%s ran the shim %+v, not Debian's containerd 2.1.9 package's", res.Name(), shim)
+		}
 	}
 
 	abDir := filepath.Join(t.TempDir(), "ab")
