@@ -77,8 +77,10 @@ list: relapse
 ## test: vet, unit tests, then the e2e incident suites against real runtimes
 test: deps runtimes vet unit e2e
 
+## vet: go vet, and actionlint over the GitHub workflows (a go tool in go.mod)
 vet:
 	$(GO) vet ./...
+	$(GO) tool actionlint .github/workflows/*.yml
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./harness/... ./scenarios/... ./cmd/...
