@@ -33,7 +33,7 @@ export RELAPSE_RESULTS := $(RESULTS)
 export RELAPSE_BUILD_JOBS ?= 2
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e list vet bench clean-results
+.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e list vet bench clean-results track-record
 
 all: test
 
@@ -69,6 +69,11 @@ matrix: deps relapse
 regression: deps relapse
 	@test -n "$(CONTAINERD_CONFIG)$(DOCKERD_CONFIG)" || { echo "make regression: give CONTAINERD_CONFIG=<config.toml> and/or DOCKERD_CONFIG=<daemon.json> (the configuration to judge)" >&2; exit 2; }
 	@$(RELAPSE) run $(INCIDENT) $(if $(CONTAINERD_CONFIG),-containerd-config '$(CONTAINERD_CONFIG)',) $(if $(DOCKERD_CONFIG),-dockerd-config '$(DOCKERD_CONFIG)',)
+
+## track-record: rewrite README.md's track record from docs/track-record/summary.json
+## (make it from a run with: relapse merge -out docs/track-record-new results/<run>...)
+track-record: relapse
+	@$(RELAPSE) track-record -readme README.md docs/track-record
 
 ## list: the incident ids
 list: relapse
