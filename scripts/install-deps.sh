@@ -24,8 +24,9 @@ declare -A WHY=(
   [util-linux]="unshare/nsenter: each sandbox's private mount namespace; mount/umount for cleanup"
   [iproute2]="ip: the loopback of each dockerd sandbox's private network namespace"
   [chromium]="headless browser the report's screenshot test renders index.html in"
+  [shellcheck]="make vet: actionlint checks the workflows' run: scripts with it"
 )
-PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux iproute2 chromium)
+PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux iproute2 chromium shellcheck)
 
 need() { printf 'relapse needs these Debian packages:\n'; for p in "${PKGS[@]}"; do printf '  %-16s %s\n' "$p" "${WHY[$p]}"; done; }
 
