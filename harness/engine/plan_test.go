@@ -231,3 +231,32 @@ func TestFilterFromEnv(t *testing.T) {
 		t.Errorf("bad runtimes: %v", err)
 	}
 }
+
+// A variant with Affected ranges run on the binary found on PATH learns its
+// expectation from that build's version; a cell, a pinned version or a
+// regression run keeps the plan's.
+func TestExpectOnFoundBuild(t *testing.T) {
+	p, err := NewPlan(catalog(t), Filter{Incident: "kill"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leak, control := p.Items[0], p.Items[1]
+	if exp, why, ok := expectOnFoundBuild(leak, "20.10.5"); !ok || exp != curve.Breach || !strings.Contains(why, "20.10.5 is in <20.10.10") {
+		t.Errorf("leak on a found 20.10.5: %s %q %v, want breach", exp, why, ok)
+	}
+	if _, _, ok := expectOnFoundBuild(leak, "20.10.24"); ok {
+		t.Errorf("leak on a found 20.10.24 changed the plan's hold")
+	}
+	if _, _, ok := expectOnFoundBuild(control, "20.10.5"); ok {
+		t.Errorf("a variant without ranges changed its expectation")
+	}
+	for name, it := range map[string]Item{
+		"cell":       func() Item { it := leak; it.Cell = "dockerd-20.10.24"; return it }(),
+		"regression": func() Item { it := leak; it.UserConfig = "/d.json"; return it }(),
+		"pinned":     func() Item { it := leak; it.Variant.Sandbox.Version = "20.10.24"; return it }(),
+	} {
+		if _, _, ok := expectOnFoundBuild(it, "20.10.5"); ok {
+			t.Errorf("%s: the found build overrode the plan", name)
+		}
+	}
+}
