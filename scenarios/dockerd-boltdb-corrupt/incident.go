@@ -144,6 +144,7 @@ func corruptionVariant(c boltcorrupt.Corruption, exp expectation) incident.Varia
 		Name:     c.Name(),
 		Expect:   exp.verdict,
 		Attempts: exp.attempts,
+		Affected: exp.affected,
 		Why:      exp.why + " (" + c.Description() + ")",
 		// No slope budget on dockerd_rss_bytes: while dockerd's socket
 		// accepts but does not serve, the engine's pprof goroutine probe
