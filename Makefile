@@ -6,6 +6,7 @@
 #                                    every variant on every runtime build, one report
 #   make regression CONTAINERD_CONFIG=<config.toml> [DOCKERD_CONFIG=<daemon.json>]
 #                                    judge YOUR runtime configuration against every budget
+#   make track-record                README.md's track record from docs/track-record/summary.json
 #
 # All of them install what is missing first (Debian packages, cached runtimes).
 
