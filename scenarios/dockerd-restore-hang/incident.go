@@ -81,8 +81,9 @@ func Incident() incident.Incident {
 		Summary: "After a power loss dockerd did not come back and did not die: its API never answered, so the " +
 			"node sat NotReady instead of being restarted. Its containerd looped over a torn meta.db (and grew), " +
 			"or another process held local-kv.db's lock; a panicking containerd at least made dockerd give up.",
-		Source:    "https://github.com/moby/moby/issues/48052 (20.10: dockerd cannot reach its containerd after a power outage), https://github.com/containerd/containerd/issues/3347 (containerd panics on a meta.db torn by a restart), https://github.com/moby/moby/issues/46689 (dockerd waits in flock(LOCK_EX) on local-kv.db and never starts)",
-		Affected:  "dockerd 20.10 with its managed containerd 1.6 (measured: Debian 20.10.24 / 1.6.20)",
+		Source: "https://github.com/moby/moby/issues/48052 (20.10: dockerd cannot reach its containerd after a power outage), https://github.com/containerd/containerd/issues/3347 (containerd panics on a meta.db torn by a restart), https://github.com/moby/moby/issues/46689 (dockerd waits in flock(LOCK_EX) on local-kv.db and never starts)",
+		Affected: "dockerd 20.10 with its managed containerd 1.6 (measured: Debian 20.10.24 / 1.6.20); a held local-kv.db lock " +
+			"also hangs 26.1.5, while 28.5.2 exits 1 at once",
 		Fixed:     "none: restore meta.db / free local-kv.db; a startup watchdog (this budget) turns the hang into a restart",
 		Images:    []incident.Image{pauseImage},
 		NotJudged: "a damaged or locked store on disk, not something a runtime setting or version fixes",
