@@ -6,6 +6,7 @@
 #                                    every variant on every runtime build, one report
 #   make regression CONTAINERD_CONFIG=<config.toml> [DOCKERD_CONFIG=<daemon.json>]
 #                                    judge YOUR runtime configuration against every budget
+#   make track-record                README.md's track record from docs/track-record/summary.json
 #
 # All of them install what is missing first (Debian packages, cached runtimes).
 
@@ -38,7 +39,7 @@ export RELAPSE_RESULTS := $(RESULTS)
 export RELAPSE_BUILD_JOBS ?= 2
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e coexist-all list vet bench clean-results
+.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e coexist-all list vet bench clean-results track-record
 
 all: test
 
@@ -75,6 +76,11 @@ regression: deps relapse
 	@test -n "$(CONTAINERD_CONFIG)$(DOCKERD_CONFIG)" || { echo "make regression: give CONTAINERD_CONFIG=<config.toml> and/or DOCKERD_CONFIG=<daemon.json> (the configuration to judge)" >&2; exit 2; }
 	@$(RELAPSE) run $(INCIDENT) $(if $(CONTAINERD_CONFIG),-containerd-config '$(CONTAINERD_CONFIG)',) $(if $(DOCKERD_CONFIG),-dockerd-config '$(DOCKERD_CONFIG)',)
 
+## track-record: rewrite README.md's track record from docs/track-record/summary.json
+## (make it from a run with: relapse merge -out docs/track-record-new results/<run>...)
+track-record: relapse
+	@$(RELAPSE) track-record -readme README.md docs/track-record
+
 ## list: the incident ids
 list: relapse
 	@$(RELAPSE) list
@@ -82,8 +88,10 @@ list: relapse
 ## test: vet, unit tests, then the e2e incident suites against real runtimes
 test: deps runtimes vet unit e2e
 
+## vet: go vet, and actionlint over the GitHub workflows (a go tool in go.mod)
 vet:
 	$(GO) vet ./...
+	$(GO) tool actionlint .github/workflows/*.yml
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./harness/... ./scenarios/... ./cmd/...

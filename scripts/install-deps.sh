@@ -25,8 +25,9 @@ declare -A WHY=(
   [iproute2]="ip: the loopback of each dockerd sandbox's private network namespace"
   [chromium]="headless browser the report's screenshot test renders index.html in"
   [libseccomp-dev]="cgo headers scripts/build-runc.sh builds runc (with seccomp) from the Go module proxy against"
+  [shellcheck]="make vet: actionlint checks the workflows' run: scripts with it"
 )
-PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux iproute2 chromium libseccomp-dev)
+PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux iproute2 chromium libseccomp-dev shellcheck)
 
 need() { printf 'relapse needs these Debian packages:\n'; for p in "${PKGS[@]}"; do printf '  %-16s %s\n' "$p" "${WHY[$p]}"; done; }
 

@@ -40,6 +40,8 @@ func commands() []command {
 		{"table", "DIR", "print the verdict table of the run in DIR (results/<id> or results/latest); exit 1 if any variant is not ok", runTable},
 		{"ab", "BASE CANDIDATE [-out DIR]", "compare two runs' directories budget by budget, write ab.html/ab.json/ab.txt; exit 1 if the candidate regressed", runAB},
 		{"metrics", "DIR", "print the run in DIR as OpenMetrics text", runMetrics},
+		{"track-record", "DIR [-readme FILE]", "render the README's track record from the run in DIR: per incident and build the verdict and headline number of each variant's last run; -readme rewrites it in place", runTrackRecord},
+		{"merge", "-out DIR RUN...", "merge runs measured apart (one per matrix cell) into ONE run directory, summary.json and index.html as one matrix run writes; exit 1 if any variant is not ok", runMerge},
 	}
 }
 
@@ -73,7 +75,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: relapse COMMAND [ARGS]")
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n  %-8s   %s\n", c.name, c.args, "", c.help)
+		fmt.Fprintf(w, "  %-12s %s\n  %-12s   %s\n", c.name, c.args, "", c.help)
 	}
 }
 

@@ -46,7 +46,8 @@ type Item struct {
 	// cell; a variant pinning a dockerd version gets its companions.
 	Pairing Pairing
 	// Expect and Why are what the variant must give on this build and why
-	// (a matrix expects a fixed incident back on a build before its fix).
+	// (in a matrix, a breach exactly on the builds the variant's Affected
+	// ranges name).
 	Expect curve.Verdict
 	Why    string
 	// UserConfig is the user's configuration file the item judges
@@ -182,8 +183,11 @@ func NewPlan(cat incident.Catalog, f Filter) (Plan, error) {
 		for _, in := range incidents {
 			for _, v := range in.Variants {
 				it := Item{Incident: in, Variant: v, Runtime: in.RuntimeOf(v), Expect: v.Expect, Why: v.Why}
-				if v.Sandbox.Version != "" {
-					it.Pairing = Companions(it.Runtime, v.Sandbox.Version)
+				if pin := v.Sandbox.Version; pin != "" {
+					it.Pairing = Companions(it.Runtime, pin)
+					// Validation keeps a pinned variant's Expect and
+					// Affected in agreement; this names the range.
+					it.Expect, it.Why = v.ExpectOn(pin)
 				}
 				p.Items = append(p.Items, it)
 			}
@@ -202,8 +206,8 @@ func NewPlan(cat incident.Catalog, f Filter) (Plan, error) {
 }
 
 // matrixPlan runs every unpinned variant once on each cell of its runtime.
-// A hold variant whose fix came after a cell's version (FixedIn) must
-// breach there.
+// A variant that declares where the incident lives (Affected) must breach
+// on the cells inside those releases and hold on the others.
 func matrixPlan(incidents []incident.Incident, cells []Cell) Plan {
 	var p Plan
 	for _, c := range cells {
@@ -213,11 +217,8 @@ func matrixPlan(incidents []incident.Incident, cells []Cell) Plan {
 					continue
 				}
 				v.Sandbox.Version = c.Version
-				it := Item{Incident: in, Variant: v, Runtime: c.Runtime, Cell: c.String(), Pairing: pairingOf(c), Expect: v.Expect, Why: v.Why}
-				if v.Expect == curve.Hold && v.FixedIn != "" && runtime.CompareVersions(c.Version, v.FixedIn) < 0 {
-					it.Expect = curve.Breach
-					it.Why = fmt.Sprintf("%s predates the fix in %s: the incident is expected back", c, v.FixedIn)
-				}
+				it := Item{Incident: in, Variant: v, Runtime: c.Runtime, Cell: c.String(), Pairing: pairingOf(c)}
+				it.Expect, it.Why = v.ExpectOn(c.Version)
 				p.Items = append(p.Items, it)
 			}
 		}

@@ -50,7 +50,7 @@ func catalog(t *testing.T) incident.Catalog {
 	budgets := []curve.Budget{{Metric: "m", Kind: curve.Ceiling, Max: 1}}
 	cat, err := incident.NewCatalog(
 		incident.Incident{ID: "kill", Runtime: runtime.Dockerd, Regression: "leak", Variants: []incident.Variant{
-			{Name: "leak", Expect: curve.Hold, FixedIn: "20.10.10", Why: "drains", Case: noCase{}, Budgets: budgets},
+			{Name: "leak", Expect: curve.Hold, Affected: incident.Ranges{{Before: "20.10.10", Note: "fixed in 20.10.10"}}, Why: "drains", Case: noCase{}, Budgets: budgets},
 			{Name: "control", Expect: curve.Hold, Case: noCase{}, Budgets: budgets},
 			{Name: "old", Expect: curve.Breach, Sandbox: incident.Sandbox{Version: "20.10.5"}, Case: noCase{}, Budgets: budgets},
 			{Name: "cri", Expect: curve.Breach, Sandbox: incident.Sandbox{Runtime: runtime.Containerd}, Case: noCase{}, Budgets: budgets},
@@ -118,7 +118,7 @@ func TestPlanMatrixExpectsTheIncidentBeforeItsFix(t *testing.T) {
 		t.Errorf("matrix %s\nwant %s", got, want)
 	}
 	for _, it := range p.Items {
-		if it.Cell == "dockerd-20.10.5" && it.Variant.Name == "leak" && !strings.Contains(it.Why, "predates the fix in 20.10.10") {
+		if it.Cell == "dockerd-20.10.5" && it.Variant.Name == "leak" && it.Why != "20.10.5 is in <20.10.10; fixed in 20.10.10: the incident lives there" {
 			t.Errorf("leak on 20.10.5: why %q", it.Why)
 		}
 		if it.Build() != it.Cell {
@@ -127,6 +127,60 @@ func TestPlanMatrixExpectsTheIncidentBeforeItsFix(t *testing.T) {
 	}
 	if _, err := NewPlan(catalog(t), Filter{Incident: "log", Runtimes: cells[:2]}); err == nil || !strings.Contains(err.Error(), "nothing to run on dockerd-20.10.24 dockerd-20.10.5") {
 		t.Errorf("containerd incident on dockerd cells: %v, want 'nothing to run on ...'", err)
+	}
+}
+
+// An incident fixed on each release line in its own patch release, and a
+// variant whose breach newer builds no longer show (a finding): the matrix
+// expects a breach exactly on the cells inside the ranges.
+func TestPlanMatrixExpectsTheBreachExactlyWhereTheIncidentLives(t *testing.T) {
+	budgets := []curve.Budget{{Metric: "m", Kind: curve.Ceiling, Max: 1}}
+	lines, err := incident.ParseRanges(">=1.7.0 <1.7.35, >=2.0.0 <2.0.12, >=2.2.0 <2.2.8, >=2.3.0 <2.3.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := incident.NewCatalog(
+		incident.Incident{ID: "exec", Runtime: runtime.Containerd, Variants: []incident.Variant{
+			{Name: "probe", Expect: curve.Hold, Why: "drains", Affected: lines, Case: noCase{}, Budgets: budgets},
+		}},
+		incident.Incident{ID: "bolt", Runtime: runtime.Dockerd, Variants: []incident.Variant{
+			{Name: "zero", Expect: curve.Breach, Why: "walks for ever", Case: noCase{}, Budgets: budgets,
+				Affected: incident.Ranges{{Before: "28.5.2", Note: "finding: 28.5.2 fails fast, peak 70.8 MiB"}}},
+		}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := ParseCells("containerd-1.6.20 containerd-1.7.34 containerd-1.7.35 containerd-2.0.11 containerd-2.0.12 containerd-2.1.9 " +
+		"containerd-2.2.7 containerd-2.2.8 containerd-2.3.4 containerd-2.3.5 containerd-2.4.2 dockerd-20.10.24 dockerd-28.5.2 dockerd-29.1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(cat, Filter{Runtimes: cells})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "bolt/zero@dockerd-20.10.24=breach bolt/zero@dockerd-28.5.2=hold bolt/zero@dockerd-29.1.0=hold " +
+		"exec/probe@containerd-1.6.20=hold exec/probe@containerd-1.7.34=breach exec/probe@containerd-1.7.35=hold " +
+		"exec/probe@containerd-2.0.11=breach exec/probe@containerd-2.0.12=hold exec/probe@containerd-2.1.9=hold " +
+		"exec/probe@containerd-2.2.7=breach exec/probe@containerd-2.2.8=hold exec/probe@containerd-2.3.4=breach " +
+		"exec/probe@containerd-2.3.5=hold exec/probe@containerd-2.4.2=hold"
+	if got := names(p); got != want {
+		t.Errorf("matrix %s\nwant %s", got, want)
+	}
+	why := map[string]string{}
+	for _, it := range p.Items {
+		why[it.Name()] = it.Why
+	}
+	for name, want := range map[string]string{
+		"exec/probe@containerd-2.2.7": "2.2.7 is in >=2.2.0 <2.2.8: the incident lives there",
+		"exec/probe@containerd-2.2.8": "drains (2.2.8 is outside >=2.2.0 <2.2.8)",
+		"bolt/zero@dockerd-20.10.24":  "walks for ever (20.10.24 is in <28.5.2; finding: 28.5.2 fails fast, peak 70.8 MiB)",
+		"bolt/zero@dockerd-29.1.0":    "29.1.0 is outside <28.5.2; finding: 28.5.2 fails fast, peak 70.8 MiB: the incident does not live there",
+	} {
+		if why[name] != want {
+			t.Errorf("%s: why %q\nwant %q", name, why[name], want)
+		}
 	}
 }
 
@@ -175,5 +229,34 @@ func TestFilterFromEnv(t *testing.T) {
 	env = map[string]string{EnvRuntimes: "containerd-latest"}
 	if _, err := FilterFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), EnvRuntimes) {
 		t.Errorf("bad runtimes: %v", err)
+	}
+}
+
+// A variant with Affected ranges run on the binary found on PATH learns its
+// expectation from that build's version; a cell, a pinned version or a
+// regression run keeps the plan's.
+func TestExpectOnFoundBuild(t *testing.T) {
+	p, err := NewPlan(catalog(t), Filter{Incident: "kill"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leak, control := p.Items[0], p.Items[1]
+	if exp, why, ok := expectOnFoundBuild(leak, "20.10.5"); !ok || exp != curve.Breach || !strings.Contains(why, "20.10.5 is in <20.10.10") {
+		t.Errorf("leak on a found 20.10.5: %s %q %v, want breach", exp, why, ok)
+	}
+	if _, _, ok := expectOnFoundBuild(leak, "20.10.24"); ok {
+		t.Errorf("leak on a found 20.10.24 changed the plan's hold")
+	}
+	if _, _, ok := expectOnFoundBuild(control, "20.10.5"); ok {
+		t.Errorf("a variant without ranges changed its expectation")
+	}
+	for name, it := range map[string]Item{
+		"cell":       func() Item { it := leak; it.Cell = "dockerd-20.10.24"; return it }(),
+		"regression": func() Item { it := leak; it.UserConfig = "/d.json"; return it }(),
+		"pinned":     func() Item { it := leak; it.Variant.Sandbox.Version = "20.10.24"; return it }(),
+	} {
+		if _, _, ok := expectOnFoundBuild(it, "20.10.5"); ok {
+			t.Errorf("%s: the found build overrode the plan", name)
+		}
 	}
 }

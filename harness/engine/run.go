@@ -110,6 +110,10 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	}); ok {
 		res.Components = c.Components(ctx)
 	}
+	if expect, why, ok := expectOnFoundBuild(it, res.Version); ok {
+		res.Expect = string(expect)
+		logf("%s: expected to %s on %s %s: %s", it.Name(), expect, it.Runtime, res.Version, why)
+	}
 	if c, ok := sb.(interface{ Settings() map[string]any }); ok {
 		res.Config = c.Settings()
 	}
@@ -179,7 +183,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 		res.Extras = r.Extras(series, j.Evaluations)
 	}
 	res.Units = unitsOf(series)
-	logf("%s on %s %s: %s (expected %s) after %.1fs", it.Name(), it.Runtime, res.Version, j.Verdict, it.Expect, res.VerdictAfterS)
+	logf("%s on %s %s: %s (expected %s) after %.1fs", it.Name(), it.Runtime, res.Version, j.Verdict, res.Expect, res.VerdictAfterS)
 	for _, line := range res.Judgements() {
 		logf("  %s", line)
 	}
@@ -216,4 +220,17 @@ func (e *Engine) diagnose(ctx context.Context, sb runtime.Sandbox, attempt incid
 		files = append(files, more...)
 	}
 	return files
+}
+
+// expectOnFoundBuild is the verdict an item must give on the build its
+// sandbox turned out to run, when only that build says: a variant with
+// Affected ranges run on the binary from PATH or RELAPSE_CONTAINERD/DOCKERD
+// (a matrix cell or a pinned version was decided by the plan; a regression
+// run must hold whatever the build).
+func expectOnFoundBuild(it Item, version string) (curve.Verdict, string, bool) {
+	if it.Cell != "" || it.UserConfig != "" || it.Variant.Sandbox.Version != "" || len(it.Variant.Affected) == 0 || version == "" {
+		return "", "", false
+	}
+	expect, why := it.Variant.ExpectOn(version)
+	return expect, why, expect != it.Expect
 }

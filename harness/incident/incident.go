@@ -84,10 +84,11 @@ type Variant struct {
 	// verdict; 0 or 1 means once. More is only for a fault whose outcome
 	// races inside the daemon itself, with the odds in Why.
 	Attempts int
-	// FixedIn is the first runtime release with the fix, for a hold variant
-	// whose incident is fixed in the runtime: a matrix expects it to breach
-	// on older builds.
-	FixedIn string
+	// Affected are the releases the variant breaches on, when that depends
+	// on the build: a matrix expects a breach on a cell inside them and a
+	// hold on every other, whatever Expect says (Expect is the verdict on
+	// the variant's own build). Empty means Expect on every build.
+	Affected Ranges
 	// Case is the variant's behaviour.
 	Case Case
 }
@@ -183,8 +184,13 @@ func (v Variant) validate() error {
 	if v.Attempts < 0 || v.Attempts > 3 {
 		return fmt.Errorf("Attempts %d: want 0 to 3 (a variant that needs more is not a reproduction)", v.Attempts)
 	}
-	if v.FixedIn != "" && (v.Expect != curve.Hold || !releasePattern.MatchString(v.FixedIn)) {
-		return fmt.Errorf("FixedIn %q: want a release number like 20.10.10 on a hold variant", v.FixedIn)
+	if err := v.Affected.Validate(); err != nil {
+		return fmt.Errorf("Affected: %w", err)
+	}
+	if pin := v.Sandbox.Version; pin != "" && len(v.Affected) > 0 {
+		if want, _ := v.ExpectOn(pin); want != v.Expect {
+			return fmt.Errorf("expects %s on its pinned %s, but Affected (%s) says %s there: fix one of them", v.Expect, pin, v.Affected, want)
+		}
 	}
 	if v.Case == nil {
 		return fmt.Errorf("no Case: nothing to run")

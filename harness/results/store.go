@@ -231,15 +231,22 @@ func (s *Store) Add(r Result, series []curve.Series) error {
 	} else {
 		s.run.Results = append(s.run.Results, r)
 	}
-	slices.SortStableFunc(s.run.Results, func(a, b Result) int {
-		return cmp.Or(strings.Compare(a.Incident, b.Incident), strings.Compare(a.Variant, b.Variant), compareCells(a.Cell, b.Cell))
-	})
+	sortResults(s.run.Results)
 	return s.flush()
 }
 
-// compareCells orders matrix cells by runtime, then version:
-// containerd-1.6.20 before containerd-1.7.18 before containerd-2.0.14.
-func compareCells(a, b string) int {
+// sortResults puts results in summary.json's order: by incident, variant,
+// then cell.
+func sortResults(rs []Result) {
+	slices.SortStableFunc(rs, func(a, b Result) int {
+		return cmp.Or(strings.Compare(a.Incident, b.Incident), strings.Compare(a.Variant, b.Variant), CompareCells(a.Cell, b.Cell))
+	})
+}
+
+// CompareCells orders matrix cells (and any "<runtime>-<version>" build
+// name) by runtime, then version: containerd-1.6.20 before
+// containerd-1.7.18 before containerd-2.0.14.
+func CompareCells(a, b string) int {
 	ka, va, _ := strings.Cut(a, "-")
 	kb, vb, _ := strings.Cut(b, "-")
 	return cmp.Or(strings.Compare(ka, kb), runtime.CompareVersions(va, vb))

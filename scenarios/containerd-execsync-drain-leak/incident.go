@@ -74,15 +74,27 @@ func budgets() []curve.Budget {
 	}
 }
 
+// affected is where the leak lives with the default drain timeout: every
+// maintained release line got the fix in its own patch release.
+func affected() incident.Ranges {
+	const fix = "commit 9ec55f024, GHSA-7jxh-36q5-gcqv"
+	return incident.Ranges{
+		{Before: "1.7.35", Note: "fixed in 1.7.35 (" + fix + ")"},
+		{From: "2.0.0", Before: "2.0.12", Note: "fixed in 2.0.12 (" + fix + ")"},
+		{From: "2.2.0", Before: "2.2.8", Note: "fixed in 2.2.8 (" + fix + ")"},
+		{From: "2.3.0", Before: "2.3.5", Note: "fixed in 2.3.5 (" + fix + ")"},
+	}
+}
+
 // Incident is containerd-execsync-drain-leak as data.
 func Incident() incident.Incident {
 	c := execProbe{
 		loop:   ProbeLoopOptions{Calls: calls, InFlight: inFlight, Command: command, Timeout: timeout, Deadline: deadline},
 		settle: settle,
 	}
-	variant := func(name string, expect curve.Verdict, why string, sb incident.Sandbox) incident.Variant {
+	variant := func(name string, expect curve.Verdict, why string, sb incident.Sandbox, in incident.Ranges) incident.Variant {
 		return incident.Variant{
-			Name: name, Expect: expect, Why: why, Sandbox: sb,
+			Name: name, Expect: expect, Why: why, Sandbox: sb, Affected: in,
 			Budgets: budgets(),
 			// The settle is the evidence: it tells a leak from calls still
 			// draining, and the dump after it shows only what stays.
@@ -118,19 +130,21 @@ func Incident() incident.Incident {
 		Variants: []incident.Variant{
 			variant("vulnerable", curve.Breach,
 				"2.3.4 with the default drain_exec_sync_io_timeout = 0s: every call waits in drainExecSyncIO for good",
-				incident.Sandbox{Version: "2.3.4"}),
+				incident.Sandbox{Version: "2.3.4"}, affected()),
 			variant("fixed", curve.Hold,
 				"2.3.5 ends the drain on the caller's cancellation; the shim releases the exec's stdio within ~10 s",
-				incident.Sandbox{Version: "2.3.5"}),
+				incident.Sandbox{Version: "2.3.5"}, affected()),
 			variant("vulnerable-1-7", curve.Breach,
 				"1.7.34, the last vulnerable 1.7 release: the same drain with no case for the caller's cancellation",
-				incident.Sandbox{Version: "1.7.34"}),
+				incident.Sandbox{Version: "1.7.34"}, affected()),
 			variant("fixed-1-7", curve.Hold,
 				"1.7.35 carries the fix to the 1.7 line",
-				incident.Sandbox{Version: "1.7.35"}),
+				incident.Sandbox{Version: "1.7.35"}, affected()),
 			variant("drain-timeout", curve.Hold,
 				"2.3.4 with drain_exec_sync_io_timeout = 2s: the drain gives up after 2 s and kills the exec",
-				incident.Sandbox{Version: "2.3.4", Containerd: runtime.ContainerdConfig{CRI: map[string]any{"drain_exec_sync_io_timeout": "2s"}}}),
+				incident.Sandbox{Version: "2.3.4", Containerd: runtime.ContainerdConfig{CRI: map[string]any{"drain_exec_sync_io_timeout": "2s"}}},
+				// A configuration, not the build, bounds the drain here.
+				nil),
 		},
 	}
 }

@@ -1,6 +1,9 @@
 package dockerdboltdbcorrupt
 
-import "github.com/relapse-dev/relapse/harness/curve"
+import (
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/incident"
+)
 
 // expectation is what one corruption does to dockerd 20.10.24's start, as
 // measured (see the package comment).
@@ -10,6 +13,10 @@ type expectation struct {
 	// attempts is more than one only for a fault whose outcome races
 	// inside the daemon, with the odds in why.
 	attempts int
+	// affected, when set, are the dockerd releases the verdict is a breach
+	// on (a hold on all others): a newer dockerd measured to behave
+	// otherwise is a finding, recorded here with its evidence.
+	affected incident.Ranges
 }
 
 // expectations is every corruption's measured behaviour, by name. A
@@ -20,7 +27,10 @@ func expectations() map[string]expectation {
 	return map[string]expectation{
 		"truncate": {verdict: curve.Hold, why: "the freelist page is cut off: bbolt panics (\"invalid freelist page: 0, page type is unknown\"), dockerd exits 2 ~1.4 s into the restart at its usual size"},
 		"zero-page": {verdict: curve.Breach, why: "a zeroed leaf reads as a page that sends the cursor back into the bucket: the same endless walk (Cursor.first -> pageNode), 300-440 MB/s; " +
-			"in 1 of 16 runs on the reference machine dockerd died of a \"fatal error: fault\" first instead (cause not found; the zeroed leaf was no different), so the suite allows a second attempt", attempts: 2},
+			"in 1 of 16 runs on the reference machine dockerd died of a \"fatal error: fault\" first instead (cause not found; the zeroed leaf was no different), so the suite allows a second attempt", attempts: 2,
+			affected: incident.Ranges{{Before: "26.1.5", Note: "finding: the bbolt of 26.1.5 and 28.5.2 checks a page's id on read and panics at once " +
+				"(\"Page expected to be: 8, but self identifies as 0\", exit 2 in ~3 s) with dockerd at 84.3 MiB (26.1.5) and 72.1 MiB (28.5.2) where 20.10.24 grew to 592 MiB " +
+				"(run track-zero-page, 2026-11-30); releases between 20.10.24 and 26.1.5 are not measured"}}},
 		"flip-bytes":      {verdict: curve.Hold, why: "bit rot in page headers: libnetwork cannot decode a record (exit 1) or bbolt panics (exit 2) ~1.4 s into the restart, depending on the page layout"},
 		"leaf-count":      {verdict: curve.Hold, why: "a leaf claiming 65535 elements runs the cursor off its page: \"slice bounds out of range\" panic, exit 2 ~1.4 s in"},
 		"bad-freelist":    {verdict: curve.Hold, why: "a freelist claiming ~2^60 free pages: the Go runtime's \"fatal error: out of memory\" at open, exit 2 ~0.4 s in, before RSS grows"},

@@ -111,8 +111,9 @@ func Incident() incident.Incident {
 			"until the OOM killer took it, again on every restart. Its network/files/local-kv.db had been torn " +
 			"mid-write; the B-tree walk in libnetwork's reservePools -> getEndpointsFromStore -> bbolt " +
 			"Cursor.Next never ended. Removing local-kv.db (losing the user-defined networks) brought it back.",
-		Source:    "https://github.com/moby/moby/issues/43072 (20.10: stuck activating with unlimited memory growth after an abnormal power failure; deleting local-kv.db recovers)",
-		Affected:  "dockerd with a damaged local-kv.db (measured: Debian 20.10.24); bbolt without page sanity checks",
+		Source: "https://github.com/moby/moby/issues/43072 (20.10: stuck activating with unlimited memory growth after an abnormal power failure; deleting local-kv.db recovers)",
+		Affected: "dockerd with a damaged local-kv.db (measured: Debian 20.10.24); bbolt without page sanity checks: " +
+			"a zeroed leaf loops only before 26.1.5 (26.1.5 and 28.5.2 panic on bbolt's page-id check)",
 		Fixed:     "none in 20.10 (the issue was closed without a fix): remove or restore network/files/local-kv.db, losing the user-defined networks",
 		Images:    []incident.Image{pauseImage},
 		Variants:  variants,
@@ -144,6 +145,7 @@ func corruptionVariant(c boltcorrupt.Corruption, exp expectation) incident.Varia
 		Name:     c.Name(),
 		Expect:   exp.verdict,
 		Attempts: exp.attempts,
+		Affected: exp.affected,
 		Why:      exp.why + " (" + c.Description() + ")",
 		// No slope budget on dockerd_rss_bytes: while dockerd's socket
 		// accepts but does not serve, the engine's pprof goroutine probe

@@ -119,3 +119,20 @@ func TestUnmeasuredCorruptionIsRefused(t *testing.T) {
 		t.Errorf("unmeasured variant's Why %q, want the reason", v.Why)
 	}
 }
+
+// The measured builds, as data: zero-page breaches on 20.10.24 and holds on
+// 26.1.5 and 28.5.2, whose bbolt checks page ids; every other corruption
+// has one verdict on every build.
+func TestZeroPageBreachesOnlyBeforeThePageIDCheck(t *testing.T) {
+	for _, v := range Incident().Variants {
+		for _, version := range []string{"20.10.24", "26.1.5", "28.5.2"} {
+			want := v.Expect
+			if v.Name == "zero-page" && version != "20.10.24" {
+				want = curve.Hold
+			}
+			if got, why := v.ExpectOn(version); got != want {
+				t.Errorf("%s on %s: expects %s (%s), want %s", v.Name, version, got, why, want)
+			}
+		}
+	}
+}

@@ -17,14 +17,14 @@ func TestIncidentIsWellFormed(t *testing.T) {
 		t.Errorf("id %q, want the directory's name dockerd-kill-dstate", in.ID)
 	}
 	want := []struct {
-		name    string
-		expect  curve.Verdict
-		version string
-		fixedIn string
+		name     string
+		expect   curve.Verdict
+		version  string
+		affected string
 	}{
-		{"dstate", curve.Hold, "", "20.10.10"},
-		{"dstate-20-10-5", curve.Breach, "20.10.5", ""},
-		{"dstate-sidecar", curve.Hold, "", "20.10.10"},
+		{"dstate", curve.Hold, "", "<20.10.10"},
+		{"dstate-20-10-5", curve.Breach, "20.10.5", "<20.10.10"},
+		{"dstate-sidecar", curve.Hold, "", "<20.10.10"},
 		{"control", curve.Hold, "", ""},
 	}
 	if len(in.Variants) != len(want) {
@@ -32,9 +32,9 @@ func TestIncidentIsWellFormed(t *testing.T) {
 	}
 	for i, w := range want {
 		v := in.Variants[i]
-		if v.Name != w.name || v.Expect != w.expect || v.Sandbox.Version != w.version || v.FixedIn != w.fixedIn {
-			t.Errorf("variant %d: %s expects %s on %q fixed in %q, want %s expects %s on %q fixed in %q",
-				i, v.Name, v.Expect, v.Sandbox.Version, v.FixedIn, w.name, w.expect, w.version, w.fixedIn)
+		if v.Name != w.name || v.Expect != w.expect || v.Sandbox.Version != w.version || v.Affected.String() != w.affected {
+			t.Errorf("variant %d: %s expects %s on %q affected %q, want %s expects %s on %q affected %q",
+				i, v.Name, v.Expect, v.Sandbox.Version, v.Affected, w.name, w.expect, w.version, w.affected)
 		}
 		if v.Case == nil {
 			t.Errorf("%s has no Case", v.Name)

@@ -81,8 +81,9 @@ func Incident() incident.Incident {
 		Summary: "After a power loss dockerd did not come back and did not die: its API never answered, so the " +
 			"node sat NotReady instead of being restarted. Its containerd looped over a torn meta.db (and grew), " +
 			"or another process held local-kv.db's lock; a panicking containerd at least made dockerd give up.",
-		Source:    "https://github.com/moby/moby/issues/48052 (20.10: dockerd cannot reach its containerd after a power outage), https://github.com/containerd/containerd/issues/3347 (containerd panics on a meta.db torn by a restart), https://github.com/moby/moby/issues/46689 (dockerd waits in flock(LOCK_EX) on local-kv.db and never starts)",
-		Affected:  "dockerd 20.10 with its managed containerd 1.6 (measured: Debian 20.10.24 / 1.6.20)",
+		Source: "https://github.com/moby/moby/issues/48052 (20.10: dockerd cannot reach its containerd after a power outage), https://github.com/containerd/containerd/issues/3347 (containerd panics on a meta.db torn by a restart), https://github.com/moby/moby/issues/46689 (dockerd waits in flock(LOCK_EX) on local-kv.db and never starts)",
+		Affected: "dockerd 20.10 with its managed containerd 1.6 (measured: Debian 20.10.24 / 1.6.20); a held local-kv.db lock " +
+			"also hangs 26.1.5, while 28.5.2 exits 1 at once",
 		Fixed:     "none: restore meta.db / free local-kv.db; a startup watchdog (this budget) turns the hang into a restart",
 		Images:    []incident.Image{pauseImage},
 		NotJudged: "a damaged or locked store on disk, not something a runtime setting or version fixes",
@@ -134,6 +135,9 @@ func Incident() incident.Incident {
 				Name:   "lock-held",
 				Expect: curve.Breach,
 				Why:    "another process holds local-kv.db's flock: dockerd waits in bbolt's open with flat memory and no API for 60 s before it fails",
+				Affected: incident.Ranges{{Before: "28.5.2", Note: "finding: with the lock held, dockerd 28.5.2 gives up at once (exit 1 after 1.4 s, " +
+					"wait 1.48 s, 66.7 MiB) where 20.10.24 and 26.1.5 stay silent past the 30 s budget (32.6 s, 32.1 s; run track-lock-held, " +
+					"2026-11-30); releases between 26.1.5 and 28.5.2 are not measured"}},
 				Budgets: []curve.Budget{
 					waitBudget(),
 					{Metric: "dockerd_rss_peak_bytes", Kind: curve.Ceiling, Max: 256 << 20,

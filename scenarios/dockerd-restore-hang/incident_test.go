@@ -57,3 +57,17 @@ func TestIncidentIsWellFormed(t *testing.T) {
 		t.Errorf("lock-held: hook set %v, restart bounded at %s: want the lock held and > 61 s", lock.AfterLoss != nil, lock.BootFor)
 	}
 }
+
+// The measured builds, as data: with local-kv.db's lock held, 20.10.24 and
+// 26.1.5 hang past the budget and 28.5.2 gives up at once.
+func TestLockHeldHangsOnlyBefore28(t *testing.T) {
+	v, ok := Incident().Variant("lock-held")
+	if !ok {
+		t.Fatal("no lock-held variant")
+	}
+	for version, want := range map[string]curve.Verdict{"20.10.24": curve.Breach, "26.1.5": curve.Breach, "28.5.2": curve.Hold, "29.0.0": curve.Hold} {
+		if got, why := v.ExpectOn(version); got != want {
+			t.Errorf("lock-held on %s: expects %s (%s), want %s", version, got, why, want)
+		}
+	}
+}

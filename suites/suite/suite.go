@@ -76,7 +76,7 @@ func specs(p engine.Plan, engineOf func() *engine.Engine) {
 			if it.UserConfig != "" && res.Verdict != res.Expect {
 				ginkgo.Fail(report.RegressionFailure(res, eng.Dir()))
 			}
-			gomega.Expect(res.Verdict).To(gomega.Equal(string(it.Expect)), "%s on %s %s: %s", it.Name(), res.Runtime, res.Version, report.Explain(res))
+			gomega.Expect(res.Verdict).To(gomega.Equal(res.Expect), "%s on %s %s: %s", it.Name(), res.Runtime, res.Version, report.Explain(res))
 		}, ginkgo.SpecTimeout(it.Timeout()), ginkgo.FlakeAttempts(max(it.Variant.Attempts, 1)))
 	}
 }
