@@ -21,6 +21,10 @@ type Filter struct {
 	// Runtimes makes the plan a matrix: every variant that does not pin a
 	// version runs once on each cell of its runtime.
 	Runtimes []Cell
+	// Repin runs pinned variants on the Runtimes cells too, in place of
+	// their pinned build: a bisection judges one variant's workload and
+	// budgets on builds the variant does not name.
+	Repin bool
 	// ContainerdConfig and DockerdConfig make the plan a regression run:
 	// each incident's regression variant runs on the user's file for its
 	// runtime and must hold. At least one is set in regression mode.
@@ -132,7 +136,7 @@ func NewPlan(cat incident.Catalog, f Filter) (Plan, error) {
 		}
 		p = regressionPlan(incidents, f)
 	case len(f.Runtimes) > 0:
-		p = matrixPlan(incidents, f.Runtimes)
+		p = matrixPlan(incidents, f.Runtimes, f.Repin)
 	default:
 		for _, in := range incidents {
 			for _, v := range in.Variants {
@@ -152,15 +156,15 @@ func NewPlan(cat incident.Catalog, f Filter) (Plan, error) {
 	return p, nil
 }
 
-// matrixPlan runs every unpinned variant once on each cell of its runtime.
-// A hold variant whose fix came after a cell's version (FixedIn) must
+// matrixPlan runs every unpinned variant (every variant with repin) once
+// on each cell of its runtime. A hold variant whose fix came after a cell's version (FixedIn) must
 // breach there.
-func matrixPlan(incidents []incident.Incident, cells []Cell) Plan {
+func matrixPlan(incidents []incident.Incident, cells []Cell, repin bool) Plan {
 	var p Plan
 	for _, c := range cells {
 		for _, in := range incidents {
 			for _, v := range in.Variants {
-				if in.RuntimeOf(v) != c.Runtime || v.Sandbox.Version != "" {
+				if in.RuntimeOf(v) != c.Runtime || (v.Sandbox.Version != "" && !repin) {
 					continue
 				}
 				v.Sandbox.Version = c.Version
