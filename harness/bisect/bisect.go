@@ -38,7 +38,7 @@ func (b *Bisection) Run(ctx context.Context) (Report, error) {
 	write()
 	judge := func(ctx context.Context, candidate string) (Step, error) {
 		n := len(r.Steps) + 1
-		logf("[bisect %d/≤%d] %s: building and judging", n, r.MaxJudged, candidate)
+		logf("[bisect %d/≤%d] %s: building and judging", n, r.MaxJudged, Short(candidate))
 		s, err := b.Judge(ctx, candidate)
 		if err != nil {
 			return s, err
@@ -48,7 +48,7 @@ func (b *Bisection) Run(ctx context.Context) (Report, error) {
 		if s.Cached {
 			how = "cached from an earlier bisection"
 		}
-		logf("[bisect %d/≤%d] %s: %s — %s (%s); so far: %s", n, r.MaxJudged, candidate, verdictOf(s), s.Headline(), how, r.Verdicts())
+		logf("[bisect %d/≤%d] %s: %s — %s (%s); so far: %s", n, r.MaxJudged, Short(candidate), verdictOf(s), s.Headline(), how, r.Verdicts())
 		write()
 		return s, nil
 	}

@@ -73,7 +73,7 @@ func (r Report) Verdicts() string {
 		if s.Skip != "" {
 			v = "skip"
 		}
-		parts = append(parts, s.Candidate+"="+v)
+		parts = append(parts, Short(s.Candidate)+"="+v)
 	}
 	return strings.Join(parts, " ")
 }
@@ -93,7 +93,7 @@ func (r Report) Conclusion() string {
 			}
 		}
 		return fmt.Sprintf("%s/%s: %s is the first build that gives %s (%s gives %s); %d builds judged of %d (at most %d)",
-			r.Incident, r.Variant, r.First, got, r.Good, want, r.Judged(), len(r.Candidates), r.MaxJudged)
+			r.Incident, r.Variant, Short(r.First), got, r.Good, want, r.Judged(), len(r.Candidates), r.MaxJudged)
 	case len(r.Between) > 0:
 		return fmt.Sprintf("%s/%s: the verdict changes from %s at one of %s; the builds between could not be judged (see the skipped steps)",
 			r.Incident, r.Variant, want, strings.Join(r.Between, " "))
@@ -119,6 +119,15 @@ func ResultLink(dir string, s Step) string {
 // Write writes bisect.json into dir.
 func (r Report) Write(dir string) error {
 	return results.WriteJSON(filepath.Join(dir, JSONFile), r)
+}
+
+// Short is a candidate as people read it: a commit hash cut to 12
+// characters, a tag as it is.
+func Short(candidate string) string {
+	if len(candidate) == 40 && strings.Trim(candidate, "0123456789abcdef") == "" {
+		return candidate[:12]
+	}
+	return candidate
 }
 
 // oneLine keeps a message on one line.
