@@ -99,8 +99,10 @@ func bisectToyd(t *testing.T, repo, cache string, candidates []string) bisect.Re
 			}
 			return &toydSandbox{binary: bin, version: it.Cell, root: root}, nil
 		},
-		Images: func(context.Context, runtime.Sandbox, []incident.Image) (map[incident.Image]string, error) { return nil, nil },
-		Logf:   t.Logf,
+		Images: func(context.Context, runtime.Sandbox, []incident.Image) (map[incident.Image]string, error) {
+			return nil, nil
+		},
+		Logf: t.Logf,
 	})
 	on := func(it engine.Item, candidate, build string) engine.Item {
 		it.Cell = candidate[:12]
