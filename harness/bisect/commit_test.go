@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/engine"
 	"github.com/relapse-dev/relapse/harness/incident"
+	"github.com/relapse-dev/relapse/harness/report"
 	"github.com/relapse-dev/relapse/harness/results"
 	"github.com/relapse-dev/relapse/harness/runtime"
 )
@@ -120,19 +122,31 @@ func bisectToyd(t *testing.T, repo, cache string, candidates []string) bisect.Re
 			Good: candidates[0], Bad: "main", Candidates: candidates},
 		Judge: bisect.Stepper{
 			Build: bisect.SourceBuilder{Repo: repo, Dir: filepath.Join(cache, "builds"), Make: bisect.GoBuild("toyd")}.Build,
-			Run:   bisect.EngineRunner(eng, on, item),
+			Run: func(ctx context.Context, candidate, build string) (results.Result, string, error) {
+				it := on(item, candidate, build)
+				res, err := eng.Run(ctx, it)
+				return res, filepath.Join(store.Dir(), it.Incident.ID, results.VariantDirName(it.Variant.Name, it.Cell)), err
+			},
 			Cache: steps,
 			Logf:  t.Logf,
 		}.Judge,
-		Write: func(r bisect.Report) error { return r.Write(store.Dir()) },
-		Logf:  t.Logf,
+		Write: func(r bisect.Report) error {
+			if err := r.Write(store.Dir()); err != nil {
+				return err
+			}
+			return report.WriteBisect(store.Dir(), r)
+		},
+		Logf: t.Logf,
 	}
 	r, err := b.Run(ctx)
 	if err != nil {
 		t.Fatalf("bisect: %v (steps %s)", err, r.Verdicts())
 	}
-	if _, err := os.Stat(filepath.Join(store.Dir(), bisect.JSONFile)); err != nil {
-		t.Errorf("no %s: %v", bisect.JSONFile, err)
+	for _, f := range []string{bisect.JSONFile, bisect.HTMLFile} {
+		b, err := os.ReadFile(filepath.Join(store.Dir(), f))
+		if err != nil || !strings.Contains(string(b), bisect.Short(r.First)) {
+			t.Errorf("%s does not name the first build %s (%v)", f, bisect.Short(r.First), err)
+		}
 	}
 	return r
 }
