@@ -39,6 +39,7 @@ func commands() []command {
 		{"list", "", "list the incidents: id, runtime, variants, title", runList},
 		{"table", "DIR", "print the verdict table of the run in DIR (results/<id> or results/latest); exit 1 if any variant is not ok", runTable},
 		{"ab", "BASE CANDIDATE [-out DIR]", "compare two runs' directories budget by budget, write ab.html/ab.json/ab.txt; exit 1 if the candidate regressed", runAB},
+		{"bisect", bisectArgs, "find the first build (release tag, or commit of a clone with -repo) whose verdict differs from -good's; writes bisect.html/bisect.json", runBisect},
 		{"metrics", "DIR", "print the run in DIR as OpenMetrics text", runMetrics},
 	}
 }
