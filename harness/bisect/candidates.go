@@ -95,6 +95,9 @@ func ListVersions(ctx context.Context, module string) ([]string, error) {
 // first (`git rev-list --first-parent --reverse good..bad`), as full
 // hashes. An unknown revision or an empty range is named.
 func Commits(ctx context.Context, repo, good, bad string) ([]string, error) {
+	if _, err := git(ctx, repo, "rev-parse", "--git-dir"); err != nil {
+		return nil, fmt.Errorf("%s is not a git clone: -repo takes the directory of a local clone of the runtime", repo)
+	}
 	var ends []string
 	for _, rev := range []string{good, bad} {
 		h, err := git(ctx, repo, "rev-parse", "--verify", "--quiet", rev+"^{commit}")
