@@ -150,3 +150,22 @@ func bisectToyd(t *testing.T, repo, cache string, candidates []string) bisect.Re
 	}
 	return r
 }
+
+func TestCommitsNamesBadRanges(t *testing.T) {
+	repo, hashes := toydRepo(t, 2, 1)
+	ctx := context.Background()
+	for name, c := range map[string]struct{ good, bad, want string }{
+		"unknown":  {"v9.9.9", "main", `unknown revision "v9.9.9"`},
+		"empty":    {"main", hashes[0], "has no commits"},
+		"adjacent": {hashes[1], "main", "is the only commit after"},
+		"no clone": {"main", "main", "is not a git clone"},
+	} {
+		dir := repo
+		if name == "no clone" {
+			dir = t.TempDir()
+		}
+		if _, err := bisect.Commits(ctx, dir, c.good, c.bad); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
+		}
+	}
+}
