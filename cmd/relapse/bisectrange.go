@@ -105,6 +105,7 @@ func commitRange(ctx context.Context, base engine.Item, repo, good, bad, cache s
 			it.Cell = string(runtime.Containerd) + "-" + bisect.Short(commit)
 			it.Variant.Sandbox.Version = ""
 			it.Variant.Sandbox.Binary = filepath.Join(build, string(runtime.Containerd))
+			it.Why = fmt.Sprintf("the workload and budgets of the variant, on commit %s of %s (%s)", bisect.Short(commit), abs, base.Why)
 			return it, nil
 		},
 	}, nil

@@ -157,8 +157,8 @@ func NewPlan(cat incident.Catalog, f Filter) (Plan, error) {
 }
 
 // matrixPlan runs every unpinned variant (every variant with repin) once
-// on each cell of its runtime. A hold variant whose fix came after a cell's version (FixedIn) must
-// breach there.
+// on each cell of its runtime. A hold variant whose fix came after a
+// cell's version (FixedIn) must breach there.
 func matrixPlan(incidents []incident.Incident, cells []Cell, repin bool) Plan {
 	var p Plan
 	for _, c := range cells {
@@ -167,8 +167,12 @@ func matrixPlan(incidents []incident.Incident, cells []Cell, repin bool) Plan {
 				if in.RuntimeOf(v) != c.Runtime || (v.Sandbox.Version != "" && !repin) {
 					continue
 				}
+				why := v.Why
+				if pin := v.Sandbox.Version; pin != "" && pin != c.Version {
+					why = fmt.Sprintf("the workload and budgets of the variant pinned to %s, on %s (%s)", pin, c, v.Why)
+				}
 				v.Sandbox.Version = c.Version
-				it := Item{Incident: in, Variant: v, Runtime: c.Runtime, Cell: c.String(), Expect: v.Expect, Why: v.Why}
+				it := Item{Incident: in, Variant: v, Runtime: c.Runtime, Cell: c.String(), Expect: v.Expect, Why: why}
 				if v.Expect == curve.Hold && v.FixedIn != "" && runtime.CompareVersions(c.Version, v.FixedIn) < 0 {
 					it.Expect = curve.Breach
 					it.Why = fmt.Sprintf("%s predates the fix in %s: the incident is expected back", c, v.FixedIn)
