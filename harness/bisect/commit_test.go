@@ -147,6 +147,9 @@ func bisectToyd(t *testing.T, repo, cache string, candidates []string) bisect.Re
 		if err != nil || !strings.Contains(string(b), bisect.Short(r.First)) {
 			t.Errorf("%s does not name the first build %s (%v)", f, bisect.Short(r.First), err)
 		}
+		if f == bisect.HTMLFile && !strings.Contains(string(b), "index.html#toyd-request-leak--requests--"+bisect.Short(r.First)) {
+			t.Errorf("%s does not link the first build's run in its report", f)
+		}
 	}
 	return r
 }

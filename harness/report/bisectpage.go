@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"path/filepath"
+	"strings"
 
 	"github.com/relapse-dev/relapse/harness/bisect"
 	"github.com/relapse-dev/relapse/harness/results"
@@ -14,7 +15,8 @@ import (
 type bisectStepView struct {
 	N                                int
 	Candidate, Build, Verdict, Skip  string
-	Headline, Runs, Link, Took, Note string
+	Headline, Runs, Link, Page, Took string
+	Note                             string
 	First                            bool
 }
 
@@ -37,7 +39,7 @@ var bisectTmpl = template.Must(template.Must(template.New("bisect").Parse(styleT
 {{range .Steps}}<tr{{if .First}} style="font-weight:600"{{end}}><td class="num">{{.N}}</td><td class="mono">{{.Candidate}}{{if .Build}}<br><span class="muted">{{.Build}}</span>{{end}}</td>
 <td>{{if .Skip}}<span class="verdict inconclusive">skip</span>{{else}}<span class="verdict {{.Verdict}}">{{.Verdict}}</span>{{end}}</td>
 <td>{{.Headline}}</td><td class="mono">{{.Runs}}</td><td class="nowrap">{{.Took}}{{if .Note}} <span class="muted">{{.Note}}</span>{{end}}</td>
-<td>{{if .Link}}<a href="{{.Link}}/">{{.Link}}</a>{{end}}</td></tr>
+<td>{{if .Link}}<a href="{{.Page}}">report</a> · <a href="{{.Link}}/">files</a>{{end}}</td></tr>
 {{end}}</tbody></table>
 <p class="muted">{{len .R.Candidates}} builds in the range; a search judges at most {{.R.MaxJudged}} of them (ceil(log2 n)+1) when none is skipped. Candidates: {{range .R.Candidates}}<code>{{.}}</code> {{end}}</p>
 </body></html>
@@ -53,7 +55,7 @@ func WriteBisect(dir string, r bisect.Report) error {
 	for i, s := range r.Steps {
 		v := bisectStepView{
 			N: i + 1, Candidate: bisect.Short(s.Candidate), Build: s.Build, Verdict: string(s.Verdict), Skip: s.Skip,
-			Headline: s.Headline(), Link: bisect.ResultLink(dir, s), First: s.Candidate == r.First,
+			Headline: s.Headline(), Link: bisect.ResultLink(dir, s), Page: stepPage(dir, r.Incident, s), First: s.Candidate == r.First,
 			Took: fmt.Sprintf("build %.0fs, runs %.0fs", s.BuildS, s.RunS),
 		}
 		for j, run := range s.Runs {
@@ -72,4 +74,23 @@ func WriteBisect(dir string, r bisect.Report) error {
 		return fmt.Errorf("bisect.html: %w", err)
 	}
 	return results.WriteFile(filepath.Join(dir, bisect.HTMLFile), b.Bytes())
+}
+
+// stepPage links a step's row in the index.html of the run that judged it
+// (this run, or an earlier one for a cached step).
+func stepPage(dir, incident string, s bisect.Step) string {
+	if s.Result == "" {
+		return ""
+	}
+	run := filepath.Dir(filepath.Dir(s.Result))
+	rel, err := filepath.Rel(dir, filepath.Join(run, "index.html"))
+	if err != nil {
+		return ""
+	}
+	variant, cell, _ := strings.Cut(filepath.Base(s.Result), "@")
+	anchor := incident + "--" + variant
+	if cell != "" {
+		anchor += "--" + strings.ReplaceAll(cell, ".", "-")
+	}
+	return filepath.ToSlash(rel) + "#" + anchor
 }
