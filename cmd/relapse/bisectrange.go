@@ -20,7 +20,7 @@ import (
 // NewPlan, told to repin the variant, plans the variant on every cell.
 func releaseRange(ctx context.Context, base engine.Item, good, bad string, pre bool, stderr io.Writer, logf func(string, ...any)) (bisectRange, error) {
 	if base.Runtime != runtime.Containerd {
-		return bisectRange{}, fmt.Errorf("%s release builds: relapse builds containerd tags from the Go module proxy, and dockerd only as the Debian packages scripts/fetch-dockerd.sh knows; bisect a containerd variant, or a dockerd clone with -repo", base.Runtime)
+		return bisectRange{}, fmt.Errorf("%s release builds: relapse builds containerd tags from the Go module proxy, and dockerd only as the Debian packages scripts/fetch-dockerd.sh knows, which bisect does not take yet; bisect a containerd variant", base.Runtime)
 	}
 	var listing []string
 	for _, end := range []string{good, bad} {
@@ -78,7 +78,7 @@ func releaseRange(ctx context.Context, base engine.Item, good, bad string, pre b
 // script that builds proxy tags), cached per commit.
 func commitRange(ctx context.Context, base engine.Item, repo, good, bad, cache string, stderr io.Writer) (bisectRange, error) {
 	if base.Runtime != runtime.Containerd {
-		return bisectRange{}, fmt.Errorf("-repo: relapse builds containerd from a clone; %s/%s runs on %s", base.Incident.ID, base.Variant.Name, base.Runtime)
+		return bisectRange{}, fmt.Errorf("-repo: relapse builds containerd from a clone (scripts/build-containerd.sh), not %s; %s/%s runs on %s", base.Runtime, base.Incident.ID, base.Variant.Name, base.Runtime)
 	}
 	abs, err := filepath.Abs(repo)
 	if err != nil {
