@@ -39,7 +39,7 @@ export RELAPSE_RESULTS := $(RESULTS)
 export RELAPSE_BUILD_JOBS ?= 2
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e coexist-all list vet bench clean-results track-record
+.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e coexist-all list vet bench bisect-demo clean-results track-record
 
 all: test
 
@@ -112,6 +112,15 @@ e2e: relapse
 ## dockerd (the ones already running, or started from the system packages)
 coexist-all: deps relapse
 	RELAPSE_COEXIST_ALL=1 $(GO) test -count=1 -timeout 80m -v -run TestRelapseLeavesTheHostRuntimesAlone ./suites/coexist/
+
+## bisect-demo: find the containerd release that fixed the ExecSync drain leak (not in make test:
+## cold, it builds the missing containerd tags, 1-2 min each, and judges ~3 builds at ~1.5 min each)
+BISECT_GOOD ?= v2.3.4
+BISECT_BAD  ?= v2.3.7
+bisect-demo: deps relapse
+	@start=$$(date +%s); rc=0; \
+	  $(RELAPSE) bisect containerd-execsync-drain-leak -variant vulnerable -good $(BISECT_GOOD) -bad $(BISECT_BAD) || rc=$$?; \
+	  echo "bisect $(BISECT_GOOD)..$(BISECT_BAD): $$(( $$(date +%s) - start ))s"; exit $$rc
 
 ## bench: benchmarks of the harness' own hot paths (fit, sampler), recorded under results/
 bench:

@@ -40,6 +40,11 @@
 #
 # A second run finds the cached copy and does nothing. Environment:
 #   RELAPSE_CACHE         cache root (default $HOME/.cache/relapse)
+#   RELAPSE_CONTAINERD_SOURCE=DIR RELAPSE_CONTAINERD_OUT=DIR
+#                         build one commit of a clone instead (relapse bisect
+#                         -repo): DIR's tree, stamped VERSION (e.g. its git
+#                         describe, 2.3.4-12-g0123456789ab), into OUT, with the
+#                         same flags as a proxy tag's build
 #   RELAPSE_CONTAINERD_FROM_SOURCE=1
 #                         build even when the system's or Debian's package is VERSION
 #   RELAPSE_BUILD_JOBS    parallel compile jobs (go build -p), default 1:
@@ -132,10 +137,18 @@ link_system() {
 # build_module VERSION STAGE MODULE: downloads MODULE@vVERSION from the Go
 # module proxy and builds the binaries in a private copy of it.
 build_module() {
-  local version=$1 stage=$2 mod=$3 dir src pkgs=() b
+  local version=$1 stage=$2 mod=$3 dir
   dir=$(cd "$work" && go_env mod download -json "$mod@v$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || true
   [ -n "$dir" ] && [ -f "$dir/go.mod" ] ||
     die "go mod download $mod@v$version failed; is v$version a release on the Go module proxy? (go list -m -versions $mod)"
+  build_tree "$version" "$stage" "$mod" "$dir"
+  echo "source: go mod download $mod@v$version; go build -mod=mod ./cmd/{$(IFS=,; echo "${binaries[*]}")}" >"$stage/BUILDINFO"
+}
+
+# build_tree VERSION STAGE MODULE DIR: builds the binaries of the source
+# tree DIR (module MODULE) into STAGE, stamped VERSION.
+build_tree() {
+  local version=$1 stage=$2 mod=$3 dir=$4 src pkgs=() b
   # The module cache is read-only and -mod=mod may rewrite go.mod/go.sum:
   # build in a private copy.
   src=$work/src-$version
@@ -147,7 +160,6 @@ build_module() {
   (cd "$src" && go_env build -mod=mod -p "$jobs" -trimpath -tags "$tags" -o "$stage/" \
     -ldflags "-s -w -X $mod/version.Version=$version -X $mod/version.Revision=v$version" "${pkgs[@]}") ||
     die "go build of containerd v$version failed (see above)"
-  echo "source: go mod download $mod@v$version; go build -mod=mod ./cmd/{$(IFS=,; echo "${binaries[*]}")}" >"$stage/BUILDINFO"
 }
 
 # fetch_debian VERSION STAGE: Debian's containerd package, unpacked in
@@ -164,6 +176,29 @@ fetch_debian() {
   done
   echo "source: Debian $suite containerd=$debver (scripts/fetch-deb.sh), with its own shim" >"$stage/BUILDINFO"
 }
+
+source_dir=${RELAPSE_CONTAINERD_SOURCE:-}
+if [ -n "$source_dir" ]; then
+  [ $# -eq 1 ] || die "RELAPSE_CONTAINERD_SOURCE builds one tree: give one VERSION to stamp it with"
+  [ -n "${RELAPSE_CONTAINERD_OUT:-}" ] || die "RELAPSE_CONTAINERD_SOURCE needs RELAPSE_CONTAINERD_OUT, the directory for the binaries"
+  [ -f "$source_dir/go.mod" ] || die "RELAPSE_CONTAINERD_SOURCE=$source_dir has no go.mod: not a containerd source tree"
+  version=${1#v}
+  [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] ||
+    die "'$version' does not start with a release number (want e.g. 2.3.4-12-g0123456789ab, a git describe)"
+  command -v "$GO" >/dev/null || die "needs Go ($GO) to build containerd"
+  mod=$(sed -n 's/^module[[:space:]]*//p' "$source_dir/go.mod")
+  start=$(date +%s)
+  echo "$prog: building containerd $version from $source_dir (go build -p $jobs)"
+  build_tree "$version" "$RELAPSE_CONTAINERD_OUT" "$mod" "$source_dir"
+  for b in "${binaries[@]}"; do
+    [ -x "$RELAPSE_CONTAINERD_OUT/$b" ] || die "containerd $version: $b was not produced"
+  done
+  report=$(reported "$version" "$RELAPSE_CONTAINERD_OUT/containerd")
+  printf 'source: %s (%s)\nversion: %s\nreports: %s\ngo: %s\ntags: %s\ncgo: 0\nbuilt: %s in %ss\n' "$source_dir" "$mod" "$version" "$report" \
+    "$("$GO" version)" "$tags" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(($(date +%s) - start))" >"$RELAPSE_CONTAINERD_OUT/BUILDINFO"
+  echo "$prog: containerd $version built into $RELAPSE_CONTAINERD_OUT in $(($(date +%s) - start))s ($report)"
+  exit 0
+fi
 
 for version in "$@"; do
   version=${version#v}

@@ -39,6 +39,7 @@ func commands() []command {
 		{"list", "", "list the incidents: id, runtime, variants, title", runList},
 		{"table", "DIR", "print the verdict table of the run in DIR (results/<id> or results/latest); exit 1 if any variant is not ok", runTable},
 		{"ab", "BASE CANDIDATE [-out DIR]", "compare two runs' directories budget by budget, write ab.html/ab.json/ab.txt; exit 1 if the candidate regressed", runAB},
+		{"bisect", bisectArgs, "find the first build (release tag, or commit of a clone with -repo) whose verdict differs from -good's; writes bisect.html/bisect.json", runBisect},
 		{"metrics", "DIR", "print the run in DIR as OpenMetrics text", runMetrics},
 		{"track-record", "DIR [-readme FILE]", "render the README's track record from the run in DIR: per incident and build the verdict and headline number of each variant's last run; -readme rewrites it in place", runTrackRecord},
 		{"merge", "-out DIR RUN...", "merge runs measured apart (one per matrix cell) into ONE run directory, summary.json and index.html as one matrix run writes; exit 1 if any variant is not ok", runMerge},

@@ -21,6 +21,10 @@ type Filter struct {
 	// Runtimes makes the plan a matrix: every variant that does not pin a
 	// version runs once on each cell of its runtime.
 	Runtimes []Cell
+	// Repin runs pinned variants on the Runtimes cells too, in place of
+	// their pinned build: a bisection judges one variant's workload and
+	// budgets on builds the variant does not name.
+	Repin bool
 	// ContainerdConfig and DockerdConfig make the plan a regression run:
 	// each incident's regression variant runs on the user's file for its
 	// runtime and must hold. At least one is set in regression mode.
@@ -178,7 +182,7 @@ func NewPlan(cat incident.Catalog, f Filter) (Plan, error) {
 		}
 		p = regressionPlan(incidents, f)
 	case len(f.Runtimes) > 0:
-		p = matrixPlan(incidents, f.Runtimes)
+		p = matrixPlan(incidents, f.Runtimes, f.Repin)
 	default:
 		for _, in := range incidents {
 			for _, v := range in.Variants {
@@ -205,20 +209,25 @@ func NewPlan(cat incident.Catalog, f Filter) (Plan, error) {
 	return p, nil
 }
 
-// matrixPlan runs every unpinned variant once on each cell of its runtime.
-// A variant that declares where the incident lives (Affected) must breach
-// on the cells inside those releases and hold on the others.
-func matrixPlan(incidents []incident.Incident, cells []Cell) Plan {
+// matrixPlan runs every unpinned variant (every variant with repin) once
+// on each cell of its runtime. A variant that declares where the incident
+// lives (Affected) must breach on the cells inside those releases and hold
+// on the others.
+func matrixPlan(incidents []incident.Incident, cells []Cell, repin bool) Plan {
 	var p Plan
 	for _, c := range cells {
 		for _, in := range incidents {
 			for _, v := range in.Variants {
-				if in.RuntimeOf(v) != c.Runtime || v.Sandbox.Version != "" {
+				if in.RuntimeOf(v) != c.Runtime || (v.Sandbox.Version != "" && !repin) {
 					continue
 				}
+				pin := v.Sandbox.Version
 				v.Sandbox.Version = c.Version
 				it := Item{Incident: in, Variant: v, Runtime: c.Runtime, Cell: c.String(), Pairing: pairingOf(c)}
 				it.Expect, it.Why = v.ExpectOn(c.Version)
+				if pin != "" && pin != c.Version {
+					it.Why = fmt.Sprintf("the workload and budgets of the variant pinned to %s, on %s (%s)", pin, c, it.Why)
+				}
 				p.Items = append(p.Items, it)
 			}
 		}

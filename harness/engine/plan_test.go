@@ -184,6 +184,30 @@ func TestPlanMatrixExpectsTheBreachExactlyWhereTheIncidentLives(t *testing.T) {
 	}
 }
 
+func TestPlanRepinRunsAPinnedVariantOnTheCells(t *testing.T) {
+	cells, err := ParseCells("dockerd-20.10.24 dockerd-20.10.10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Filter{Incident: "kill", Variant: "old", Runtimes: cells}
+	if _, err := NewPlan(catalog(t), f); err == nil {
+		t.Errorf("a pinned variant on a matrix without Repin planned something")
+	}
+	f.Repin = true
+	p, err := NewPlan(catalog(t), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(p), "kill/old@dockerd-20.10.10=breach kill/old@dockerd-20.10.24=breach"; got != want {
+		t.Errorf("repinned %s\nwant %s", got, want)
+	}
+	for _, it := range p.Items {
+		if it.Build() != it.Cell {
+			t.Errorf("%s needs build %q, want its cell, not the pin", it.Name(), it.Build())
+		}
+	}
+}
+
 func TestPlanRegressionJudgesTheUsersConfig(t *testing.T) {
 	p, err := NewPlan(catalog(t), Filter{ContainerdConfig: "/etc/containerd/config.toml"})
 	if err != nil {

@@ -20,13 +20,13 @@ func RealSandboxes(dockerHost string) SandboxFactory {
 		spec := it.Variant.Sandbox
 		switch it.Runtime {
 		case runtime.Containerd:
-			opts := runtime.ContainerdOptions{Version: spec.Version, Runc: it.Pairing.Runc, Config: spec.Containerd, MemoryLimit: spec.MemoryLimit, Logf: logf, ConfigFile: runtime.TemplateConfig}
+			opts := runtime.ContainerdOptions{Binary: spec.Binary, Version: spec.Version, Runc: it.Pairing.Runc, Config: spec.Containerd, MemoryLimit: spec.MemoryLimit, Logf: logf, ConfigFile: runtime.TemplateConfig}
 			if it.UserConfig != "" {
 				opts.Config, opts.ConfigFile = runtime.ContainerdConfig{}, it.UserConfig
 			}
 			return runtime.NewContainerd(opts)
 		case runtime.Dockerd:
-			opts := runtime.DockerdOptions{Version: spec.Version, Containerd: it.Pairing.Containerd, Runc: it.Pairing.Runc, Config: spec.Dockerd, MemoryLimit: spec.MemoryLimit, Host: dockerHost, Logf: logf, ConfigFile: runtime.TemplateConfig}
+			opts := runtime.DockerdOptions{Binary: spec.Binary, Version: spec.Version, Containerd: it.Pairing.Containerd, Runc: it.Pairing.Runc, Config: spec.Dockerd, MemoryLimit: spec.MemoryLimit, Host: dockerHost, Logf: logf, ConfigFile: runtime.TemplateConfig}
 			if it.UserConfig != "" {
 				opts.Config, opts.ConfigFile = runtime.DockerdConfig{}, it.UserConfig
 			}

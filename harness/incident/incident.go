@@ -102,6 +102,9 @@ type Sandbox struct {
 	// Version pins a cached runtime build; empty means the binary from
 	// RELAPSE_CONTAINERD / RELAPSE_DOCKERD, PATH, or a matrix cell.
 	Version string
+	// Binary runs a build outside the cache (a commit built by a
+	// bisection); exclusive with Version.
+	Binary string
 	// Containerd is overlaid on the config.toml relapse renders.
 	Containerd runtime.ContainerdConfig
 	// Dockerd is overlaid on the daemon.json relapse renders.
