@@ -24,8 +24,11 @@ declare -A WHY=(
   [util-linux]="unshare/nsenter: each sandbox's private mount namespace; mount/umount for cleanup"
   [iproute2]="ip: the loopback of each dockerd sandbox's private network namespace"
   [chromium]="headless browser the report's screenshot test renders index.html in"
+  [qemu-system-x86]="scripts/guest.sh: the virtual machine (TCG) that runs relapse on other kernels and cgroup v2"
+  [kmod]="scripts/guest.sh: depmod for the guest kernel's modules"
+  [cpio]="scripts/guest.sh: the guest's initramfs"
 )
-PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux iproute2 chromium)
+PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux iproute2 chromium qemu-system-x86 kmod cpio)
 
 need() { printf 'relapse needs these Debian packages:\n'; for p in "${PKGS[@]}"; do printf '  %-16s %s\n' "$p" "${WHY[$p]}"; done; }
 
