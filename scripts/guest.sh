@@ -32,11 +32,13 @@
 #                     busybox-static, from a private apt config
 #   rootfs-<key>.tar  debootstrap --variant=minbase bookworm + the packages
 #                     relapse needs (containerd, runc, docker.io, fuse3, ...)
-#   disk-<kernel>-<key>.img  ext4 (mkfs.ext4 -d, no loop mounts) of that
-#                     rootfs + the kernel's modules + the Go toolchain + this
-#                     checkout (tracked files, bin/relapse) + the relapse
-#                     cache's runtimes and images; only the newest per kernel
-#                     is kept
+#   root-<kernel>-<key>.img  ext4 (mkfs.ext4 -d, no loop mounts) of that
+#                     rootfs + the kernel's modules + the guest init + the Go
+#                     toolchain (the guest's relapse keys cached images by
+#                     it); only the newest per kernel is kept
+#   payload-<key>.img this checkout (tracked files + bin/relapse) and the
+#                     relapse cache's runtimes and images; ones unused for an
+#                     hour are removed
 # Per run, under a private temp dir removed on exit (also on Ctrl-C or
 # SIGTERM, with the qemu process): the initramfs, an I/O disk carrying the
 # command in and results out (read back with debugfs), and qemu's snapshot
@@ -44,7 +46,7 @@
 #
 # Environment: RELAPSE_CACHE, RELAPSE_DEBIAN_MIRROR (default
 # http://deb.debian.org/debian), RELAPSE_GUEST_RUNTIMES (cached runtime
-# builds copied in; default all of them).
+# builds copied in; default dockerd-20.10.5 and the packaged ones).
 #
 # Needs root, qemu-system-x86_64, debootstrap, dpkg-deb, apt-get, depmod,
 # mkfs.ext4 and debugfs (e2fsprogs), cpio, xz.
@@ -54,7 +56,7 @@ prog=guest
 die() { echo "$prog: $*" >&2; exit 2; }
 log() { echo "$prog: $(date -u +%H:%M:%S) $*" >&2; }
 
-kernel=6.1 cgroup=2 mem=6G smp=2 timeout=2700 results= run_id= build_only=0
+cpu=${RELAPSE_GUEST_CPU:-qemu64} kernel=6.1 cgroup=2 mem=6G smp=2 timeout=2700 results= run_id= build_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     -kernel) kernel=${2:?-kernel needs a value}; shift 2 ;;
@@ -204,9 +206,9 @@ mkinitrd() {
 }
 mkinitrd
 
-# ---- base rootfs: debootstrap + packages, keyed by this script's list -----
+# ---- base rootfs: debootstrap + packages, keyed by the package list ------
 PACKAGES=(containerd runc docker.io fuse3 kmod iproute2 procps util-linux iptables strace ca-certificates)
-base_key=$( { echo "${PACKAGES[*]}"; sha256sum "$here/relapse-guest-init"; } | sha256sum | cut -c1-16)
+base_key=$(echo "bookworm ${PACKAGES[*]}" | sha256sum | cut -c1-16)
 base=$gcache/rootfs-bookworm-$base_key.tar
 if [ ! -s "$base" ]; then
   t0=$(date +%s)
@@ -224,7 +226,6 @@ if [ ! -s "$base" ]; then
   chroot "$root" apt-get clean
   rm -rf "$root"/var/lib/apt/lists/* "$root/usr/sbin/policy-rc.d"
   : >"$root/etc/resolv.conf"
-  install -m 0755 "$here/relapse-guest-init" "$root/sbin/relapse-guest-init"
   echo relapse-guest >"$root/etc/hostname"
   printf '127.0.0.1 localhost relapse-guest\n::1 localhost\n' >"$root/etc/hosts"
   tar --numeric-owner -C "$root" --exclude=./proc/* --exclude=./sys/* --exclude=./dev/* -cf "$base.partial" .
@@ -233,39 +234,65 @@ if [ ! -s "$base" ]; then
   log "guest rootfs built in $(( $(date +%s) - t0 ))s: $base ($(du -h "$base" | cut -f1))"
 fi
 
-# ---- the disk: rootfs + modules + Go + this checkout + relapse's cache ----
+# mkdisk IMG SPARE_MIB DIR LABEL: an ext4 image of DIR with SPARE_MIB free,
+# written by mkfs.ext4 -d (no loop mount).
+mkdisk() {
+  local used size
+  used=$(du -sm "$3" | cut -f1)
+  size=$(( used + $2 ))
+  mkfs.ext4 -q -F -L "$4" -d "$3" "$1.partial" "${size}M" || die "mkfs.ext4 -d of $1 failed"
+  mv "$1.partial" "$1"
+  log "$(basename "$1"): ${used} MiB used of ${size} MiB"
+}
+
+# ---- root disk: rootfs + the kernel's modules + init + Go -----------------
+# Changes rarely: keyed by the rootfs, the kernel, the guest init and Go.
 goroot=$(go env GOROOT 2>/dev/null) || die "the Go toolchain is not on PATH (the guest's relapse keys its image cache by it)"
-runtimes=${RELAPSE_GUEST_RUNTIMES:-$(cd "$cache/runtimes" 2>/dev/null && ls -d -- * 2>/dev/null | tr '\n' ' ')}
-for r in $runtimes; do [ -d "$cache/runtimes/$r" ] || die "RELAPSE_GUEST_RUNTIMES names $r, which is not in $cache/runtimes; fetch it with scripts/runtimes.sh $r"; done
-disk_key=$(
-  cd "$repo"
-  { echo "$base_key $krel $kver_deb"; go version
-    git ls-files -z | xargs -0 sha256sum 2>/dev/null; sha256sum bin/relapse
-    for r in $runtimes; do find "$cache/runtimes/$r" -printf '%P %s %T@\n' | sort; done
-    find "$cache/images" -maxdepth 1 -name '*.tar' -printf '%P %s %T@\n' | sort
-  } | sha256sum | cut -c1-16)
-disk=$gcache/disk-$kernel-$disk_key.img
+root_key=$( { echo "$base_key $krel $kver_deb"; go version; sha256sum "$here/relapse-guest-init"; } | sha256sum | cut -c1-16)
+disk=$gcache/root-$kernel-$root_key.img
 if [ ! -s "$disk" ]; then
   t0=$(date +%s)
-  log "assembling the guest disk $disk"
+  log "assembling the guest root disk $disk"
   d=$work/disk; mkdir -p "$d"
   tar -C "$d" -xf "$base"
-  mkdir -p "$d/lib/modules" "$d/usr/local" "$d/relapse" "$d/root/.cache/relapse/runtimes" "$d/root/.cache/relapse/images"
+  mkdir -p "$d/lib/modules" "$d/usr/local" "$d/relapse" "$d/payload" "$d/io" "$d/root/.cache/relapse"
   cp -a "$kdir/modules/$krel" "$d/lib/modules/"
   cp -a "$goroot" "$d/usr/local/go"
-  (cd "$repo" && { git ls-files -z; printf 'bin/relapse\0'; } | tar --null --no-recursion -T - -cf -) | tar -C "$d/relapse" -xf -
-  for r in $runtimes; do cp -a "$cache/runtimes/$r" "$d/root/.cache/relapse/runtimes/"; done
-  find "$cache/images" -maxdepth 1 -name '*.tar' -exec cp -a {} "$d/root/.cache/relapse/images/" \;
-  used=$(du -sm "$d" | cut -f1)
-  # Room for the sandboxes: image loads, container layers, daemon state.
-  size=$(( used + 8192 ))
-  rm -f "$gcache/disk-$kernel-"*.img
-  mkfs.ext4 -q -F -L relapse-root -d "$d" "$disk.partial" "${size}M" || die "mkfs.ext4 -d of the guest disk failed"
-  mv "$disk.partial" "$disk"
+  install -m 0755 "$here/relapse-guest-init" "$d/sbin/relapse-guest-init"
+  rm -f "$gcache/root-$kernel-"*.img
+  # Room for the sandboxes: daemon state, image loads, container layers.
+  mkdisk "$disk" 8192 "$d" relapse-root
   rm -rf "$d"
-  log "guest disk assembled in $(( $(date +%s) - t0 ))s: ${used} MiB used of ${size} MiB"
+  log "guest root disk assembled in $(( $(date +%s) - t0 ))s"
 fi
-[ $build_only = 1 ] && { log "built: kernel $krel, disk $disk"; exit 0; }
+
+# ---- payload disk: this checkout + relapse's cached runtimes and images ---
+# RELAPSE_GUEST_RUNTIMES picks the runtime builds (default: the ones that
+# are links to this machine's packaged binaries, which the guest has too,
+# and dockerd-20.10.5). The rootfs tars behind cached workload images are
+# left out: the guest uses the images themselves.
+runtimes=${RELAPSE_GUEST_RUNTIMES:-dockerd-20.10.5 dockerd-20.10.24 containerd-1.6.20}
+for r in $runtimes; do [ -d "$cache/runtimes/$r" ] || die "RELAPSE_GUEST_RUNTIMES names $r, which is not in $cache/runtimes; fetch it with scripts/runtimes.sh $r"; done
+images=$(find "$cache/images" -maxdepth 1 -name '*.tar' ! -name '*-rootfs-*' -printf '%P\n' | sort)
+payload_key=$(
+  cd "$repo"
+  { git ls-files -z | xargs -0 sha256sum 2>/dev/null; sha256sum bin/relapse
+    for r in $runtimes; do find "$cache/runtimes/$r" -printf '%P %s %T@\n' | sort; done
+    for i in $images; do stat -c '%n %s %Y' "$cache/images/$i"; done
+  } | sha256sum | cut -c1-16)
+payload=$gcache/payload-$payload_key.img
+if [ ! -s "$payload" ]; then
+  t0=$(date +%s)
+  d=$work/payload; mkdir -p "$d/relapse" "$d/cache/runtimes" "$d/cache/images"
+  (cd "$repo" && { git ls-files -z; printf 'bin/relapse\0'; } | tar --null --no-recursion -T - -cf -) | tar -C "$d/relapse" -xf -
+  for r in $runtimes; do cp -a "$cache/runtimes/$r" "$d/cache/runtimes/"; done
+  for i in $images; do cp -a "$cache/images/$i" "$d/cache/images/"; done
+  find "$gcache" -maxdepth 1 -name 'payload-*.img' -mmin +60 -delete
+  mkdisk "$payload" 1024 "$d" relapse-payload
+  rm -rf "$d"
+  log "guest payload disk (runtimes: $runtimes) assembled in $(( $(date +%s) - t0 ))s"
+fi
+[ $build_only = 1 ] && { log "built: kernel $krel, $disk, $payload"; exit 0; }
 
 # ---- I/O disk: the command in, results/ out -------------------------------
 io=$work/io
@@ -280,12 +307,13 @@ mkfs.ext4 -q -F -L relapse-io -d "$io" "$work/io.img" 1024M
 console=$work/console.log
 log "booting kernel $krel, cgroup v$cgroup, $mem, $smp CPUs (TCG): $*"
 t0=$(date +%s)
-TMPDIR=$work nice -n 5 qemu-system-x86_64 -accel tcg -machine q35 -cpu max -m "$mem" -smp "$smp" \
-  -nographic -no-reboot -nic none -serial "file:$console" -monitor none -display none \
+TMPDIR=$work nice -n 5 qemu-system-x86_64 -accel tcg -machine q35 -m "$mem" -smp "$smp" \
+  ${cpu:+-cpu "$cpu"} -nographic -no-reboot -nic none -serial "file:$console" -monitor none -display none \
   -kernel "$kdir/vmlinuz" -initrd "$initrd" \
   -append "console=ttyS0 panic=-1 quiet loglevel=4 relapse.cgroup=$cgroup" \
   -drive "file=$disk,format=raw,if=virtio,snapshot=on" \
-  -drive "file=$work/io.img,format=raw,if=virtio" </dev/null >"$work/qemu.out" 2>&1 &
+  -drive "file=$work/io.img,format=raw,if=virtio" \
+  -drive "file=$payload,format=raw,if=virtio,snapshot=on" </dev/null >"$work/qemu.out" 2>&1 &
 qemu_pid=$!
 tail -n +1 -F "$console" 2>/dev/null | sed -u 's/^/guest| /' >&2 &
 tail_pid=$!
