@@ -6,6 +6,8 @@
 #                                    every variant on every runtime build, one report
 #   make regression CONTAINERD_CONFIG=<config.toml> [DOCKERD_CONFIG=<daemon.json>]
 #                                    judge YOUR runtime configuration against every budget
+#   make guest [GUEST_KERNELS="6.1 6.12"] [GUEST_CGROUP=2] [GUEST_RUNS="<incident>/<variant> ..."]
+#                                    the incidents in qemu guests with other kernels and cgroup v2
 #
 # All of them install what is missing first (Debian packages, cached runtimes).
 
@@ -33,7 +35,16 @@ export RELAPSE_RESULTS := $(RESULTS)
 export RELAPSE_BUILD_JOBS ?= 2
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e list vet bench clean-results
+# Guests (scripts/guest.sh): Debian kernels, cgroup mode, and what runs in them.
+GUEST_KERNELS ?= 6.1 6.12
+GUEST_CGROUP  ?= 2
+GUEST_RUNS    ?= php-tmpfile-dentry/tmp-in-image php-tmpfile-dentry/tmpfs-tmp \
+                 containerd-huge-log-line/unlimited containerd-huge-log-line/default \
+                 dockerd-kill-dstate/control dockerd-kill-dstate/dstate-20-10-5
+# guest-check: the short guest run make test includes.
+GUEST_CHECK   ?= php-tmpfile-dentry/tmp-in-image
+
+.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e list vet bench clean-results guest guest-check
 
 all: test
 
@@ -74,8 +85,8 @@ regression: deps relapse
 list: relapse
 	@$(RELAPSE) list
 
-## test: vet, unit tests, then the e2e incident suites against real runtimes
-test: deps runtimes vet unit e2e
+## test: vet, unit tests, the e2e incident suites against real runtimes, one guest run on cgroup v2
+test: deps runtimes vet unit e2e guest-check
 
 vet:
 	$(GO) vet ./...
@@ -94,6 +105,17 @@ e2e: relapse
 	  $(GO) test -count=1 -timeout 25m -v ./suites/coexist/ || rc=1; \
 	  $(GO) test -count=1 -timeout 50m -v ./suites/nightly/ || rc=1; \
 	  exit $$rc
+
+## guest-check: boot a kernel 6.1 guest on cgroup v2 (qemu, TCG) and run GUEST_CHECK in it
+guest-check: deps relapse
+	@start=$$(date +%s); rc=0; bash scripts/guest.sh -kernel 6.1 -cgroup 2 -timeout 1500 -- sh scripts/guest/runs.sh $(GUEST_CHECK) || rc=$$?; \
+	  echo "guest-check (kernel 6.1, cgroup v2): $$(( $$(date +%s) - start ))s"; exit $$rc
+
+## guest: GUEST_RUNS in one guest per kernel of GUEST_KERNELS, cgroup GUEST_CGROUP; results/guest-<kernel>-cgroup<N>-*
+guest: deps relapse
+	@rc=0; for k in $(GUEST_KERNELS); do start=$$(date +%s); \
+	  bash scripts/guest.sh -kernel $$k -cgroup $(GUEST_CGROUP) -timeout 5400 -- sh scripts/guest/runs.sh $(GUEST_RUNS) || rc=1; \
+	  echo "guest kernel $$k cgroup v$(GUEST_CGROUP): $$(( $$(date +%s) - start ))s"; done; exit $$rc
 
 ## bench: benchmarks of the harness' own hot paths (fit, sampler), recorded under results/
 bench:

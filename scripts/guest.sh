@@ -159,11 +159,16 @@ if [ ! -s "$kdir/vmlinuz" ]; then
     die "apt-get download $kpkg busybox-static from Debian $suite failed"
   dpkg-deb -x "$stage"/linux-image-*.deb "$stage/k"
   dpkg-deb -x "$stage"/busybox-static_*.deb "$stage/bb"
-  kv=$(ls "$stage/k/lib/modules")
-  depmod -b "$stage/k" "$kv" || die "depmod for $kv failed"
+  # trixie's packages are merged-/usr: modules under usr/lib/modules.
+  mdir=$stage/k/lib/modules
+  [ -d "$mdir" ] || mdir=$stage/k/usr/lib/modules
+  kv=$(ls "$mdir")
+  [ -n "$kv" ] || die "$kpkg has no modules directory"
   mkdir -p "$stage/out"
   cp "$stage/k/boot/vmlinuz-$kv" "$stage/out/vmlinuz"
-  mv "$stage/k/lib/modules" "$stage/out/modules"
+  mv "$mdir" "$stage/out/modules"
+  mkdir -p "$stage/dm/lib"; ln -s "$stage/out/modules" "$stage/dm/lib/modules"
+  depmod -b "$stage/dm" "$kv" || die "depmod for $kv failed"
   cp "$stage/bb/bin/busybox" "$stage/out/busybox"
   echo "$kv" >"$stage/out/release"
   rm -rf "$kdir"; mv "$stage/out" "$kdir"
@@ -267,18 +272,24 @@ if [ ! -s "$disk" ]; then
 fi
 
 # ---- payload disk: this checkout + relapse's cached runtimes and images ---
-# RELAPSE_GUEST_RUNTIMES picks the runtime builds (default: the ones that
-# are links to this machine's packaged binaries, which the guest has too,
-# and dockerd-20.10.5). The rootfs tars behind cached workload images are
-# left out: the guest uses the images themselves.
-runtimes=${RELAPSE_GUEST_RUNTIMES:-dockerd-20.10.5 dockerd-20.10.24 containerd-1.6.20}
-for r in $runtimes; do [ -d "$cache/runtimes/$r" ] || die "RELAPSE_GUEST_RUNTIMES names $r, which is not in $cache/runtimes; fetch it with scripts/runtimes.sh $r"; done
-images=$(find "$cache/images" -maxdepth 1 -name '*.tar' ! -name '*-rootfs-*' -printf '%P\n' | sort)
+# RELAPSE_GUEST_RUNTIMES picks the runtime builds (default: those of
+# dockerd-20.10.5, dockerd-20.10.24 and containerd-1.6.20 that are cached;
+# the last two link to the packaged binaries, which the guest has too). The
+# workload images are the ones `relapse images` builds or finds on the host:
+# the guest has neither network nor a Go module cache to build them.
+if [ -n "${RELAPSE_GUEST_RUNTIMES:-}" ]; then
+  runtimes=$RELAPSE_GUEST_RUNTIMES
+  for r in $runtimes; do [ -d "$cache/runtimes/$r" ] || die "RELAPSE_GUEST_RUNTIMES names $r, which is not in $cache/runtimes; fetch it with scripts/runtimes.sh $r"; done
+else
+  runtimes=
+  for r in dockerd-20.10.5 dockerd-20.10.24 containerd-1.6.20; do [ -d "$cache/runtimes/$r" ] && runtimes="$runtimes $r"; done
+fi
+images=$(cd "$repo" && RELAPSE_CACHE=$cache bin/relapse images | cut -f2) || die "relapse images could not build or find the workload images (output above)"
 payload_key=$(
   cd "$repo"
   { git ls-files -z | xargs -0 sha256sum 2>/dev/null; sha256sum bin/relapse
     for r in $runtimes; do find "$cache/runtimes/$r" -printf '%P %s %T@\n' | sort; done
-    for i in $images; do stat -c '%n %s %Y' "$cache/images/$i"; done
+    for i in $images; do stat -c '%n %s %Y' "$i"; done
   } | sha256sum | cut -c1-16)
 payload=$gcache/payload-$payload_key.img
 if [ ! -s "$payload" ]; then
@@ -286,13 +297,15 @@ if [ ! -s "$payload" ]; then
   d=$work/payload; mkdir -p "$d/relapse" "$d/cache/runtimes" "$d/cache/images"
   (cd "$repo" && { git ls-files -z; printf 'bin/relapse\0'; } | tar --null --no-recursion -T - -cf -) | tar -C "$d/relapse" -xf -
   for r in $runtimes; do cp -a "$cache/runtimes/$r" "$d/cache/runtimes/"; done
-  for i in $images; do cp -a "$cache/images/$i" "$d/cache/images/"; done
+  for i in $images; do cp -a "$i" "$d/cache/images/"; done
   find "$gcache" -maxdepth 1 -name 'payload-*.img' -mmin +60 -delete
   mkdisk "$payload" 1024 "$d" relapse-payload
   rm -rf "$d"
   log "guest payload disk (runtimes: $runtimes) assembled in $(( $(date +%s) - t0 ))s"
 fi
 [ $build_only = 1 ] && { log "built: kernel $krel, $disk, $payload"; exit 0; }
+# Built: another guest may build while this one runs.
+exec 9>&-
 
 # ---- I/O disk: the command in, results/ out -------------------------------
 io=$work/io
@@ -310,7 +323,7 @@ t0=$(date +%s)
 TMPDIR=$work nice -n 5 qemu-system-x86_64 -accel tcg -machine q35 -m "$mem" -smp "$smp" \
   ${cpu:+-cpu "$cpu"} -nographic -no-reboot -nic none -serial "file:$console" -monitor none -display none \
   -kernel "$kdir/vmlinuz" -initrd "$initrd" \
-  -append "console=ttyS0 panic=-1 quiet loglevel=4 relapse.cgroup=$cgroup" \
+  -append "console=ttyS0 panic=-1 quiet loglevel=4 apparmor=0 relapse.cgroup=$cgroup" \
   -drive "file=$disk,format=raw,if=virtio,snapshot=on" \
   -drive "file=$work/io.img,format=raw,if=virtio" \
   -drive "file=$payload,format=raw,if=virtio,snapshot=on" </dev/null >"$work/qemu.out" 2>&1 &

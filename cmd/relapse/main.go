@@ -40,6 +40,7 @@ func commands() []command {
 		{"table", "DIR", "print the verdict table of the run in DIR (results/<id> or results/latest); exit 1 if any variant is not ok", runTable},
 		{"ab", "BASE CANDIDATE [-out DIR]", "compare two runs' directories budget by budget, write ab.html/ab.json/ab.txt; exit 1 if the candidate regressed", runAB},
 		{"metrics", "DIR", "print the run in DIR as OpenMetrics text", runMetrics},
+		{"images", "[ID...]", "build (or find in the cache) the workload images of the incidents, or of all, and print each archive", runImages},
 	}
 }
 
