@@ -169,7 +169,7 @@ if [ ! -s "$kdir/vmlinuz" ]; then
   mv "$mdir" "$stage/out/modules"
   mkdir -p "$stage/dm/lib"; ln -s "$stage/out/modules" "$stage/dm/lib/modules"
   depmod -b "$stage/dm" "$kv" || die "depmod for $kv failed"
-  cp "$stage/bb/bin/busybox" "$stage/out/busybox"
+  cp "$(find "$stage/bb" -name busybox -type f | head -n1)" "$stage/out/busybox" || die "busybox-static has no busybox binary"
   echo "$kv" >"$stage/out/release"
   rm -rf "$kdir"; mv "$stage/out" "$kdir"
 fi
