@@ -21,6 +21,9 @@
 #                           $RELAPSE_RESULTS or <repo>/results)
 #   -run-id ID              run id for the guest's relapse run (default
 #                           guest-<kernel>-cgroup<N>-<UTC time>)
+#   -time-scale N           RELAPSE_TIME_SCALE in the guest (default 10): the
+#                           cases' time bounds (load duration, readiness)
+#                           stretched for emulation; budgets do not change
 #   -build-only             build (or find) the kernel and disk, do not boot
 # COMMAND runs in the guest as `sh -c` from the relapse checkout, with
 # RELAPSE_RESULTS and RELAPSE_RUN_ID set, e.g.
@@ -56,7 +59,7 @@ prog=guest
 die() { echo "$prog: $*" >&2; exit 2; }
 log() { echo "$prog: $(date -u +%H:%M:%S) $*" >&2; }
 
-cpu=${RELAPSE_GUEST_CPU:-qemu64} kernel=6.1 cgroup=2 mem=6G smp=2 timeout=2700 results= run_id= build_only=0
+time_scale=${RELAPSE_TIME_SCALE:-10} cpu=${RELAPSE_GUEST_CPU:-qemu64} kernel=6.1 cgroup=2 mem=6G smp=2 timeout=2700 results= run_id= build_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     -kernel) kernel=${2:?-kernel needs a value}; shift 2 ;;
@@ -67,6 +70,7 @@ while [ $# -gt 0 ]; do
     -results) results=${2:?-results needs a value}; shift 2 ;;
     -run-id) run_id=${2:?-run-id needs a value}; shift 2 ;;
     -build-only) build_only=1; shift ;;
+    -time-scale) time_scale=${2:?-time-scale needs a value}; shift 2 ;;
     --) shift; break ;;
     *) die "unknown option '$1'; usage: $0 [-kernel 6.1|6.12|5.10] [-cgroup 2|1] [-mem 6G] [-smp 2] [-timeout S] [-results DIR] [-run-id ID] [-build-only] -- COMMAND..." ;;
   esac
@@ -155,8 +159,13 @@ kdir=$gcache/kernel-$kpkg-$kver_deb
 if [ ! -s "$kdir/vmlinuz" ]; then
   log "fetching $kpkg=$kver_deb (Debian $suite) and busybox-static"
   stage=$work/kstage; mkdir -p "$stage"
-  (cd "$stage" && apt-get "${apt_opts[@]}" -qq download "$kpkg=$kver_deb" busybox-static) ||
-    die "apt-get download $kpkg busybox-static from Debian $suite failed"
+  (cd "$stage" && apt-get "${apt_opts[@]}" -qq download "$kpkg=$kver_deb") ||
+    die "apt-get download $kpkg from Debian $suite failed"
+  # One busybox for every kernel: bookworm's static one (trixie's package
+  # ships it under another layout).
+  apt_private bookworm
+  (cd "$stage" && apt-get "${apt_opts[@]}" -qq download busybox-static) ||
+    die "apt-get download busybox-static from Debian bookworm failed"
   dpkg-deb -x "$stage"/linux-image-*.deb "$stage/k"
   dpkg-deb -x "$stage"/busybox-static_*.deb "$stage/bb"
   # trixie's packages are merged-/usr: modules under usr/lib/modules.
@@ -169,7 +178,7 @@ if [ ! -s "$kdir/vmlinuz" ]; then
   mv "$mdir" "$stage/out/modules"
   mkdir -p "$stage/dm/lib"; ln -s "$stage/out/modules" "$stage/dm/lib/modules"
   depmod -b "$stage/dm" "$kv" || die "depmod for $kv failed"
-  cp "$(find "$stage/bb" -name busybox -type f | head -n1)" "$stage/out/busybox" || die "busybox-static has no busybox binary"
+  cp "$stage/bb/bin/busybox" "$stage/out/busybox"
   echo "$kv" >"$stage/out/release"
   rm -rf "$kdir"; mv "$stage/out" "$kdir"
 fi
@@ -311,7 +320,7 @@ exec 9>&-
 io=$work/io
 mkdir -p "$io/results"
 {
-  printf 'export RELAPSE_RESULTS=/io/results RELAPSE_RUN_ID=%q RELAPSE_CACHE=/root/.cache/relapse TESTCONTAINERS_RYUK_DISABLED=true\n' "$run_id"
+  printf 'export RELAPSE_RESULTS=/io/results RELAPSE_RUN_ID=%q RELAPSE_CACHE=/root/.cache/relapse TESTCONTAINERS_RYUK_DISABLED=true RELAPSE_TIME_SCALE=%q\n' "$run_id" "$time_scale"
   printf '%q ' "$@"; echo
 } >"$io/cmd"
 mkfs.ext4 -q -F -L relapse-io -d "$io" "$work/io.img" 1024M

@@ -45,8 +45,10 @@ type Diagnostics func(ctx context.Context, sb runtime.Sandbox, dir string) ([]st
 
 // Timeout is how long an item may take as a whole: its own timeout plus
 // room for the sandbox's start, image builds, diagnostics and cleanup.
+// A RELAPSE_TIME_SCALE stretches the variant's part (Run reports a bad one).
 func (it Item) Timeout() time.Duration {
-	return cmpDuration(it.Variant.Timeout, defaultTimeout) + setupTimeout + time.Minute
+	scale, _ := incident.TimeScale()
+	return incident.Scale(cmpDuration(it.Variant.Timeout, defaultTimeout), scale) + setupTimeout + time.Minute
 }
 
 func cmpDuration(d, def time.Duration) time.Duration {
@@ -80,6 +82,10 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	}()
 
 	dir, err := e.store.VariantDir(it.Incident.ID, it.Variant.Name, it.Cell)
+	if err != nil {
+		return res, err
+	}
+	scale, err := incident.TimeScale()
 	if err != nil {
 		return res, err
 	}
@@ -122,7 +128,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	}
 	cancelSetup()
 
-	ctx, cancel := context.WithTimeout(ctx, cmpDuration(it.Variant.Timeout, defaultTimeout))
+	ctx, cancel := context.WithTimeout(ctx, incident.Scale(cmpDuration(it.Variant.Timeout, defaultTimeout), scale))
 	defer cancel()
 
 	ops := &probe.Ops{}
@@ -130,7 +136,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	env := &incident.Env{
 		Sandbox: sb, Ops: ops, Images: images, Dir: dir, Logf: logf,
 		Mark:  func(name string) { sampler.Mark(name) },
-		Defer: cleanups.push,
+		Defer: cleanups.push, TimeScale: scale,
 	}
 	logf("%s: starting the workload (%s)", it.Name(), it.Why)
 	attempt, err := it.Variant.Case.Start(ctx, env)
