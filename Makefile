@@ -42,7 +42,7 @@ GUEST_RUNS    ?= php-tmpfile-dentry/tmp-in-image php-tmpfile-dentry/tmpfs-tmp \
                  containerd-huge-log-line/unlimited containerd-huge-log-line/default \
                  dockerd-kill-dstate/control dockerd-kill-dstate/dstate-20-10-5
 # guest-check: the short guest run make test includes.
-GUEST_CHECK   ?= php-tmpfile-dentry/tmp-in-image
+GUEST_CHECK   ?= containerd-huge-log-line/unlimited
 
 .PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e list vet bench clean-results guest guest-check
 
