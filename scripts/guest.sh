@@ -85,7 +85,7 @@ case $cgroup in 1 | 2) ;; *) die "-cgroup $cgroup: want 1 or 2" ;; esac
 [[ $timeout =~ ^[0-9]+$ ]] || die "-timeout $timeout: want seconds"
 [ $build_only = 1 ] || [ $# -gt 0 ] || die "no command: give the relapse command to run after --, e.g. -- bin/relapse run php-tmpfile-dentry -variant tmp-in-image"
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, depmod); uid $(id -u)"
-for c in qemu-system-x86_64 debootstrap dpkg-deb apt-get depmod mkfs.ext4 debugfs cpio xz sha256sum flock; do
+for c in qemu-system-x86_64 setpriv debootstrap dpkg-deb apt-get depmod mkfs.ext4 debugfs cpio xz sha256sum flock; do
   command -v "$c" >/dev/null || die "$c not found on PATH; install it (qemu-system-x86, debootstrap, dpkg, apt, kmod, e2fsprogs, cpio, xz-utils)"
 done
 
@@ -104,7 +104,19 @@ mkdir -p "$gcache" /tmp/relapse
 exec 9>"$gcache/.lock"
 flock 9
 
+# A guest.sh killed with SIGKILL could not clean up: its qemu died with it
+# (--pdeathsig below), its temp dir is removed here by the next run.
+for old in /tmp/relapse/guest-*; do
+  [ -f "$old/owner" ] || continue
+  kill -0 "$(cat "$old/owner")" 2>/dev/null && continue
+  if awk -v w="$old/" 'index($2, w) == 1 { f = 1 } END { exit !f }' /proc/mounts; then
+    log "$old, left by a killed run, still has mounts (a debootstrap's); unmount them and remove it"
+  else
+    log "removing $old, left by a killed run"; rm -rf -- "$old"
+  fi
+done
 work=$(mktemp -d /tmp/relapse/guest-XXXXXX)
+echo $$ >"$work/owner"
 qemu_pid= tail_pid=
 cleanup() {
   local rc=$?
@@ -329,7 +341,7 @@ mkfs.ext4 -q -F -L relapse-io -d "$io" "$work/io.img" 1024M
 console=$work/console.log
 log "booting kernel $krel, cgroup v$cgroup, $mem, $smp CPUs (TCG): $*"
 t0=$(date +%s)
-TMPDIR=$work nice -n 5 qemu-system-x86_64 -accel tcg -machine q35 -m "$mem" -smp "$smp" \
+TMPDIR=$work setpriv --pdeathsig KILL nice -n 5 qemu-system-x86_64 -accel tcg -machine q35 -m "$mem" -smp "$smp" \
   ${cpu:+-cpu "$cpu"} -nographic -no-reboot -nic none -serial "file:$console" -monitor none -display none \
   -kernel "$kdir/vmlinuz" -initrd "$initrd" \
   -append "console=ttyS0 panic=-1 quiet loglevel=4 apparmor=0 relapse.cgroup=$cgroup" \
