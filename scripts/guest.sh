@@ -349,7 +349,7 @@ TMPDIR=$work setpriv --pdeathsig KILL nice -n 5 qemu-system-x86_64 -accel tcg -m
   -drive "file=$work/io.img,format=raw,if=virtio" \
   -drive "file=$payload,format=raw,if=virtio,snapshot=on" </dev/null >"$work/qemu.out" 2>&1 &
 qemu_pid=$!
-setpriv --pdeathsig TERM tail -n +1 -F "$console" 2>/dev/null | sed -u 's/^/guest| /' >&2 &
+setpriv --pdeathsig TERM tail --pid="$qemu_pid" -n +1 -F "$console" 2>/dev/null | sed -u 's/^/guest| /' >&2 &
 tail_pid=$!
 deadline=$(( t0 + timeout ))
 while kill -0 "$qemu_pid" 2>/dev/null; do
