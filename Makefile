@@ -41,8 +41,10 @@ GUEST_CGROUP  ?= 2
 GUEST_RUNS    ?= php-tmpfile-dentry/tmp-in-image php-tmpfile-dentry/tmpfs-tmp \
                  containerd-huge-log-line/unlimited containerd-huge-log-line/default \
                  dockerd-kill-dstate/control dockerd-kill-dstate/dstate-20-10-5
-# guest-check: the short guest run make test includes.
-GUEST_CHECK   ?= containerd-huge-log-line/unlimited
+# guest-check: the short guest run make test includes: containerd CRI pods on
+# cgroup v2 (~35 s in the guest). Not the unlimited variant: its budget is
+# per second, and a guest's writer, several times slower, can stay under it.
+GUEST_CHECK   ?= containerd-huge-log-line/default
 
 .PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e list vet bench clean-results guest guest-check
 
