@@ -26,8 +26,11 @@ declare -A WHY=(
   [chromium]="headless browser the report's screenshot test renders index.html in"
   [libseccomp-dev]="cgo headers scripts/build-runc.sh builds runc (with seccomp) from the Go module proxy against"
   [shellcheck]="make vet: actionlint checks the workflows' run: scripts with it"
+  [qemu-system-x86]="scripts/guest.sh: the virtual machine (TCG) that runs relapse on other kernels and cgroup v2"
+  [kmod]="scripts/guest.sh: depmod for the guest kernel's modules"
+  [cpio]="scripts/guest.sh: the guest's initramfs"
 )
-PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux iproute2 chromium libseccomp-dev shellcheck)
+PKGS=(containerd runc docker.io fuse3 strace debootstrap iptables procps ca-certificates util-linux iproute2 chromium libseccomp-dev shellcheck qemu-system-x86 kmod cpio)
 
 need() { printf 'relapse needs these Debian packages:\n'; for p in "${PKGS[@]}"; do printf '  %-16s %s\n' "$p" "${WHY[$p]}"; done; }
 

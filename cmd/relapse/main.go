@@ -43,6 +43,7 @@ func commands() []command {
 		{"metrics", "DIR", "print the run in DIR as OpenMetrics text", runMetrics},
 		{"track-record", "DIR [-readme FILE]", "render the README's track record from the run in DIR: per incident and build the verdict and headline number of each variant's last run; -readme rewrites it in place", runTrackRecord},
 		{"merge", "-out DIR RUN...", "merge runs measured apart (one per matrix cell) into ONE run directory, summary.json and index.html as one matrix run writes; exit 1 if any variant is not ok", runMerge},
+		{"images", "[ID...]", "build (or find in the cache) the workload images of the incidents, or of all, and print each archive", runImages},
 	}
 }
 

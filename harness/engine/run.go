@@ -23,6 +23,9 @@ const (
 	defaultTimeout  = 2 * time.Minute
 	// baselineFor is how long the sampler records before the drive starts.
 	baselineFor = time.Second
+	// setupTimeout bounds a sandbox's start and its image loads, before the
+	// variant's own timeout starts.
+	setupTimeout = 6 * time.Minute
 	// cleanupTimeout bounds the cleanups after a variant, also after Ctrl-C.
 	cleanupTimeout = 2 * time.Minute
 	// diagnoseTimeout bounds the diagnostics after a breach or a failure.
@@ -42,8 +45,10 @@ type Diagnostics func(ctx context.Context, sb runtime.Sandbox, dir string) ([]st
 
 // Timeout is how long an item may take as a whole: its own timeout plus
 // room for the sandbox's start, image builds, diagnostics and cleanup.
+// A RELAPSE_TIME_SCALE stretches the variant's part (Run reports a bad one).
 func (it Item) Timeout() time.Duration {
-	return cmpDuration(it.Variant.Timeout, defaultTimeout) + 5*time.Minute
+	scale, _ := incident.TimeScale()
+	return incident.Scale(cmpDuration(it.Variant.Timeout, defaultTimeout), scale) + setupTimeout + time.Minute
 }
 
 func cmpDuration(d, def time.Duration) time.Duration {
@@ -80,6 +85,10 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	if err != nil {
 		return res, err
 	}
+	scale, err := incident.TimeScale()
+	if err != nil {
+		return res, err
+	}
 	var cleanups cleanupStack
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -92,8 +101,12 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 		}
 	}()
 
-	ctx, cancel := context.WithTimeout(ctx, cmpDuration(it.Variant.Timeout, defaultTimeout))
-	defer cancel()
+	// The sandbox's start and the image loads have their own bound, so a
+	// slow machine (a TCG guest loads a 200 MB image for minutes) does not
+	// eat the variant's own timeout, which bounds the workload and drive.
+	// The daemons outlive setupCtx: they are not started under it.
+	setupCtx, cancelSetup := context.WithTimeout(ctx, setupTimeout)
+	defer cancelSetup()
 
 	sb, err := e.sandboxes(it, logf)
 	if err != nil {
@@ -101,7 +114,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	}
 	cleanups.push(sb.Close)
 	logf("starting %s (%s) under %s", it.Runtime, sb.Binary(), sb.Root())
-	if err := sb.Start(ctx); err != nil {
+	if err := sb.Start(setupCtx); err != nil {
 		return res, fmt.Errorf("starting %s for %s: %w", it.Runtime, it.Name(), err)
 	}
 	res.Version, res.Binary = sb.Version(), sb.Binary()
@@ -118,17 +131,21 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 		res.Config = c.Settings()
 	}
 
-	images, err := e.images(ctx, sb, it.Incident.Images)
+	images, err := e.images(setupCtx, sb, it.Incident.Images)
 	if err != nil {
 		return res, fmt.Errorf("loading images into %s: %w", it.Runtime, err)
 	}
+	cancelSetup()
+
+	ctx, cancel := context.WithTimeout(ctx, incident.Scale(cmpDuration(it.Variant.Timeout, defaultTimeout), scale))
+	defer cancel()
 
 	ops := &probe.Ops{}
 	var sampler *probe.Sampler
 	env := &incident.Env{
 		Sandbox: sb, Ops: ops, Images: images, Dir: dir, Logf: logf,
 		Mark:  func(name string) { sampler.Mark(name) },
-		Defer: cleanups.push,
+		Defer: cleanups.push, TimeScale: scale,
 	}
 	logf("%s: starting the workload (%s)", it.Name(), it.Why)
 	attempt, err := it.Variant.Case.Start(ctx, env)

@@ -64,4 +64,8 @@ type Env struct {
 	// Defer registers a cleanup that runs when the variant ends, also on
 	// failure or interrupt, in reverse order.
 	Defer func(func(ctx context.Context) error)
+	// TimeScale stretches the case's own time bounds (load duration,
+	// readiness waits) on a slower machine; see EnvTimeScale. 0 or 1: as
+	// measured.
+	TimeScale float64
 }

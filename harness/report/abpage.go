@@ -87,8 +87,8 @@ var compareTmpl = template.Must(template.Must(template.New("ab").Parse(styleTmpl
 <body>
 <h1>relapse A/B</h1>
 <dl class="runs">
-<dt><span class="swatch" style="background:#1f5fbf"></span>base</dt><dd><code>{{.Base.ID}}</code> · {{range $i, $r := .Base.Runtimes}}{{if $i}}, {{end}}{{$r}}{{end}} · started {{.BaseStarted}} · kernel {{.Base.Host.Kernel}} · <span class="muted">{{.BaseDir}}</span></dd>
-<dt><span class="swatch" style="background:#e07b00"></span>candidate</dt><dd><code>{{.Candidate.ID}}</code> · {{range $i, $r := .Candidate.Runtimes}}{{if $i}}, {{end}}{{$r}}{{end}} · started {{.CandStarted}} · kernel {{.Candidate.Host.Kernel}} · <span class="muted">{{.CandDir}}</span></dd>
+<dt><span class="swatch" style="background:#1f5fbf"></span>base</dt><dd><code>{{.Base.ID}}</code> · {{range $i, $r := .Base.Runtimes}}{{if $i}}, {{end}}{{$r}}{{end}} · started {{.BaseStarted}} · kernel {{.Base.Host.Kernel}} (cgroup {{.Base.Host.CgroupVersion}}) · <span class="muted">{{.BaseDir}}</span></dd>
+<dt><span class="swatch" style="background:#e07b00"></span>candidate</dt><dd><code>{{.Candidate.ID}}</code> · {{range $i, $r := .Candidate.Runtimes}}{{if $i}}, {{end}}{{$r}}{{end}} · started {{.CandStarted}} · kernel {{.Candidate.Host.Kernel}} (cgroup {{.Candidate.Host.CgroupVersion}}) · <span class="muted">{{.CandDir}}</span></dd>
 </dl>
 <div class="counts {{if .Regressed}}bad{{else}}ok{{end}}">{{.Counts}}</div>
 {{if .Pairs}}

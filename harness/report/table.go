@@ -14,7 +14,13 @@ import (
 // line so scripts and people find the outcome in the same place.
 func Table(run results.Run) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "relapse run %s\n", run.ID)
+	// The kernel and cgroup version head the table: the same run gives
+	// other verdicts on another kernel (kmem accounting, reclaim).
+	fmt.Fprintf(&b, "relapse run %s", run.ID)
+	if h := run.Host; h.Kernel != "" {
+		fmt.Fprintf(&b, " on kernel %s, cgroup %s", h.Kernel, h.CgroupVersion)
+	}
+	b.WriteString("\n")
 	if len(run.Results) > 0 {
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "INCIDENT\tVARIANT\tRUNTIME\tEXPECT\tVERDICT\tOK\tPRIMARY BUDGET\tMEASURED\tBUDGET\tGROWTH\tAFTER")

@@ -34,7 +34,7 @@ func (restarter) Start(ctx context.Context, env *incident.Env) (incident.Attempt
 	if err != nil {
 		return nil, fmt.Errorf("starting the control container: %w", err)
 	}
-	return &restarting{cli: cli, ops: env.Ops, mark: env.Mark, id: c.ID}, nil
+	return &restarting{cli: cli, ops: env.Ops, mark: env.Mark, id: c.ID, scale: env.TimeScale}, nil
 }
 
 // restarting is one run of the control loop.
@@ -43,6 +43,10 @@ type restarting struct {
 	ops  *probe.Ops
 	mark func(string)
 	id   string
+	// scale stretches the call deadline and the settle on a slower
+	// machine: a stop and start that take 0.3 s on the host take seconds
+	// under emulation, and a control call must complete.
+	scale float64
 }
 
 // Probes: dockerd's own, which every dockerd run has.
@@ -57,7 +61,7 @@ func (r *restarting) Drive(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("control loop stopped after %d of %d calls: %w", i, calls, err)
 		}
-		cctx, cancel := context.WithTimeout(ctx, deadline)
+		cctx, cancel := context.WithTimeout(ctx, incident.Scale(deadline, r.scale))
 		_, err := r.cli.ContainerStop(cctx, r.id, client.ContainerStopOptions{Timeout: &timeout})
 		cancel()
 		if err == nil {
@@ -77,7 +81,7 @@ func (r *restarting) Drive(ctx context.Context) error {
 		r.ops.Add(1)
 	}
 	r.mark(curve.PhaseSettle)
-	return wait.Sleep(ctx, settle)
+	return wait.Sleep(ctx, incident.Scale(settle, r.scale))
 }
 
 // Extras: the same headline numbers as the kill loop, for comparison.

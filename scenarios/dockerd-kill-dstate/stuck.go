@@ -56,7 +56,7 @@ func (s stuckReader) Start(ctx context.Context, env *incident.Env) (incident.Att
 		return nil, fmt.Errorf("starting the reader: %w", err)
 	}
 	var last probe.Task
-	if err := wait.Until(ctx, fmt.Sprintf("reader pid %d in D state", c.PID), 50*time.Millisecond, inDWithin, func() (bool, string) {
+	if err := wait.Until(ctx, fmt.Sprintf("reader pid %d in D state", c.PID), 50*time.Millisecond, incident.Scale(inDWithin, env.TimeScale), func() (bool, string) {
 		tk, err := probe.ReadTask(c.PID)
 		if err != nil {
 			return false, err.Error()
@@ -72,7 +72,7 @@ func (s stuckReader) Start(ctx context.Context, env *incident.Env) (incident.Att
 		return nil, err
 	}
 	return &killing{cli: cli, ops: env.Ops, mark: env.Mark, logf: env.Logf, dockerd: env.Sandbox.Address(),
-		readerID: c.ID, readerPID: c.PID, state: state}, nil
+		readerID: c.ID, readerPID: c.PID, state: state, scale: env.TimeScale}, nil
 }
 
 // killing is one run of the kill loop on the stuck reader.
@@ -86,6 +86,10 @@ type killing struct {
 	readerID  string
 	readerPID int
 	state     *probe.TaskState
+	// scale stretches the settle (the drain of calls still inside dockerd)
+	// on a slower machine. The per-call deadline stays: every call on the
+	// stuck reader is abandoned at it, however slow the machine.
+	scale float64
 }
 
 // Probes: the reader's task state, which shows it stayed in D throughout.
@@ -110,7 +114,7 @@ func (k *killing) Drive(ctx context.Context) error {
 		return fmt.Errorf("reader pid %d left D state during the loop (%+v, %v): the fault did not hold", k.readerPID, tk, err)
 	}
 	k.mark(curve.PhaseSettle)
-	return wait.Sleep(ctx, settle)
+	return wait.Sleep(ctx, incident.Scale(settle, k.scale))
 }
 
 // Diagnose saves the in-flight goroutines grouped by stack (debug=1, easy

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/incident"
 	"github.com/relapse-dev/relapse/harness/load"
 	"github.com/relapse-dev/relapse/harness/wait"
 )
@@ -35,7 +36,7 @@ type loadReport struct {
 func (a *uploading) Drive(ctx context.Context) error {
 	st, err := load.Run(ctx, load.Options{
 		URL: uploadURL(a.port), BodySize: a.cfg.bodySize, Rate: rate, Concurrency: concurrency,
-		Total: requests, Timeout: loadFor, Ops: a.ops, Dial: a.dial,
+		Total: requests, Timeout: incident.Scale(loadFor, a.scale), Ops: a.ops, Dial: a.dial,
 	})
 	a.logf("php-upload load: %s", st)
 	if werr := a.writeLoadReport(st, err); werr != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relapse-dev/relapse/harness/incident"
 	"github.com/relapse-dev/relapse/harness/load"
 	"github.com/relapse-dev/relapse/harness/wait"
 )
@@ -35,7 +36,7 @@ func (a *uploading) waitReady(ctx context.Context) error {
 	target := uploadURL(a.port)
 	var exited bool
 	var last string
-	err := wait.Until(ctx, "php-upload answering POST "+target, readyEvery, readyWithin, func() (bool, string) {
+	err := wait.Until(ctx, "php-upload answering POST "+target, readyEvery, incident.Scale(readyWithin, a.scale), func() (bool, string) {
 		ok, why := tryUpload(ctx, cli, target)
 		if ok {
 			return true, ""

@@ -67,7 +67,7 @@ func (u upload) Start(ctx context.Context, env *incident.Env) (incident.Attempt,
 	a := &uploading{
 		cfg: u, container: c, port: port, cgroup: cgroup, dentry: dentry,
 		ops: env.Ops, mark: env.Mark, logf: env.Logf, dir: env.Dir,
-		dial: runtime.Dialer(env.Sandbox),
+		dial: runtime.Dialer(env.Sandbox), scale: env.TimeScale,
 	}
 	if err := a.waitReady(ctx); err != nil {
 		return nil, err
@@ -96,6 +96,8 @@ type uploading struct {
 	logf func(string, ...any)
 	// dir is the variant's results directory, for load.json.
 	dir string
+	// scale stretches loadFor and readyWithin on a slower machine.
+	scale float64
 	// dial connects from the runtime's network namespace (a dockerd
 	// sandbox has a private one), where the host-network workload listens.
 	dial runtime.DialFunc
