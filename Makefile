@@ -134,6 +134,7 @@ bisect-demo: deps relapse
 	@start=$$(date +%s); rc=0; \
 	  $(RELAPSE) bisect containerd-execsync-drain-leak -variant vulnerable -good $(BISECT_GOOD) -bad $(BISECT_BAD) || rc=$$?; \
 	  echo "bisect $(BISECT_GOOD)..$(BISECT_BAD): $$(( $$(date +%s) - start ))s"; exit $$rc
+
 ## guest-check: boot a kernel 6.1 guest on cgroup v2 (qemu, TCG) and run GUEST_CHECK in it
 guest-check: deps relapse
 	@start=$$(date +%s); rc=0; bash scripts/guest.sh -kernel 6.1 -cgroup 2 -timeout 1500 -- sh scripts/guest/runs.sh $(GUEST_CHECK) || rc=$$?; \
