@@ -68,7 +68,7 @@ func (r *restarting) Drive(ctx context.Context) error {
 			// The restart is not part of the experiment (the stop is):
 			// it gets a deadline of its own, long enough for a busy
 			// machine, so that only a stuck daemon fails it.
-			sctx, cancel := context.WithTimeout(ctx, startDeadline)
+			sctx, cancel := context.WithTimeout(ctx, incident.Scale(startDeadline, r.scale))
 			_, err = r.cli.ContainerStart(sctx, r.id, client.ContainerStartOptions{})
 			cancel()
 		}
