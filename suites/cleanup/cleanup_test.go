@@ -5,12 +5,9 @@
 package cleanup_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,6 +18,7 @@ import (
 	"github.com/relapse-dev/relapse/harness/probe"
 	"github.com/relapse-dev/relapse/harness/runtime"
 	"github.com/relapse-dev/relapse/harness/workload"
+	"github.com/relapse-dev/relapse/suites/internal/child"
 )
 
 // incident is the one the child suite runs by default: quick, and it
@@ -53,30 +51,30 @@ func TestCtrlCWithReaderInDLeavesNothing(t *testing.T) {
 
 func ctrlC(t *testing.T, incident, readyLine string, extra ...string) {
 	before, procs := roots(t), processes()
-	child, lines := startSuite(t, incident, extra...)
-	waitFor(t, lines, readyLine, 90*time.Second)
+	run := startSuite(t, incident, extra...)
+	run.WaitLine(t, readyLine, 90*time.Second)
 	mid := newRoots(t, before)
 	if len(mid) == 0 {
 		t.Fatalf("no sandbox root appeared under %s while the variant ran", runtime.TempBase)
 	}
 	t.Logf("interrupting with the variant running in %v", mid)
 	// Ctrl-C reaches the whole foreground process group.
-	if err := syscall.Kill(-child.Process.Pid, syscall.SIGINT); err != nil {
+	if err := syscall.Kill(-run.Cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	waitExit(t, child, 2*time.Minute)
+	run.WaitExit(t, 2*time.Minute)
 	assertNothingLeft(t, mid, procs)
 }
 
 func TestKilledRunIsSweptByTheNextStart(t *testing.T) {
 	before, procs := roots(t), processes()
-	child, lines := startSuite(t, incident)
-	waitFor(t, lines, readyLine, 90*time.Second)
+	run := startSuite(t, incident)
+	run.WaitLine(t, readyLine, 90*time.Second)
 	mid := newRoots(t, before)
-	if err := syscall.Kill(-child.Process.Pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(-run.Cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitExit(t, child, time.Minute)
+	run.WaitExit(t, time.Minute)
 	// SIGKILL gives no chance to clean up: the daemon dies with its parent
 	// (Pdeathsig), but shims, containers, mounts and the root stay until
 	// the next run's sweep.
@@ -90,9 +88,8 @@ func TestKilledRunIsSweptByTheNextStart(t *testing.T) {
 
 func TestFinishedRunLeavesNothing(t *testing.T) {
 	before, procs := roots(t), processes()
-	child, lines := startSuite(t, incident)
-	go func() { _, _ = io.Copy(io.Discard, linesReader(lines)) }()
-	if err := child.Wait(); err != nil {
+	run := startSuite(t, incident)
+	if err := run.Wait(); err != nil {
 		t.Fatalf("relapse run failed: %v", err)
 	}
 	// Every root the run made is gone, so there is nothing new to list.
@@ -103,8 +100,8 @@ func TestFinishedRunLeavesNothing(t *testing.T) {
 }
 
 // startSuite runs `relapse run` for one incident in its own process group,
-// with results in a temp dir, and returns its output lines.
-func startSuite(t *testing.T, incident string, extra ...string) (*exec.Cmd, <-chan string) {
+// with results in a temp dir.
+func startSuite(t *testing.T, incident string, extra ...string) *child.Run {
 	t.Helper()
 	if os.Getuid() != 0 {
 		t.Fatal("cleanup tests start real runtimes and must run as root")
@@ -113,81 +110,7 @@ func startSuite(t *testing.T, incident string, extra ...string) (*exec.Cmd, <-ch
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "relapse")
-	if out, err := exec.Command("go", "build", "-C", root, "-o", bin, "./cmd/relapse").CombinedOutput(); err != nil {
-		t.Fatalf("building relapse: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, append([]string{"run", incident}, extra...)...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "RELAPSE_RESULTS="+t.TempDir())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait()
-		}
-	})
-	lines := make(chan string, 1024)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	return cmd, lines
-}
-
-func waitFor(t *testing.T, lines <-chan string, want string, d time.Duration) {
-	t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("suite ended before %q", want)
-			}
-			if strings.Contains(l, want) {
-				go func() {
-					for range lines {
-					}
-				}()
-				return
-			}
-		case <-deadline:
-			t.Fatalf("no %q within %s", want, d)
-		}
-	}
-}
-
-func linesReader(lines <-chan string) io.Reader {
-	pr, pw := io.Pipe()
-	go func() {
-		for l := range lines {
-			_, _ = pw.Write([]byte(l + "\n"))
-		}
-		_ = pw.Close()
-	}()
-	return pr
-}
-
-func waitExit(t *testing.T, cmd *exec.Cmd, d time.Duration) {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("suite did not exit within %s", d)
-	}
+	return child.Start(t, child.Build(t, root), root, append([]string{incident}, extra...)...)
 }
 
 // roots lists the sandbox roots under the temp base.

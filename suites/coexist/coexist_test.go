@@ -10,12 +10,8 @@
 package coexist_test
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,6 +21,7 @@ import (
 
 	"github.com/relapse-dev/relapse/harness/runtime"
 	"github.com/relapse-dev/relapse/harness/workload"
+	"github.com/relapse-dev/relapse/suites/internal/child"
 )
 
 // sandboxContainerd matches the narration of the containerd a sandbox ran:
@@ -49,10 +46,7 @@ func TestRelapseLeavesTheHostRuntimesAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "relapse")
-	if out, err := exec.Command("go", "build", "-C", repo, "-o", bin, "./cmd/relapse").CombinedOutput(); err != nil {
-		t.Fatalf("building relapse: %v\n%s", err, out)
-	}
+	bin := child.Build(t, repo)
 
 	h := startHost(t, ctx, t.TempDir())
 	h.witnesses(img.Tar, img.Ref)
@@ -80,11 +74,11 @@ func TestRelapseLeavesTheHostRuntimesAlone(t *testing.T) {
 	if os.Getenv("RELAPSE_COEXIST_ALL") != "" {
 		// Every incident variant, beside the host: each must still give
 		// its expected verdict (runToEnd fails on any other).
-		child, out := start(t, bin, repo, "", "")
-		if err := child.Wait(); err != nil {
-			t.Fatalf("relapse run (every incident): %v\n%s", err, out.tail())
+		run := child.Start(t, bin, repo)
+		if err := run.Wait(); err != nil {
+			t.Fatalf("relapse run (every incident): %v\n%s", err, run.Tail(40))
 		}
-		for _, it := range out.items() {
+		for _, it := range items(run.All()) {
 			t.Logf("%s: sandbox containerd pid(s) %v", it.name, it.pids)
 			if len(it.pids) == 0 {
 				t.Errorf("%s never narrated its containerd's pid", it.name)
@@ -98,24 +92,24 @@ func TestRelapseLeavesTheHostRuntimesAlone(t *testing.T) {
 	pids = append(pids, runToEnd(t, bin, repo, "dockerd-kill-dstate", "control")...)
 	check("after dockerd-kill-dstate/control")
 
-	child, out := start(t, bin, repo, "containerd-huge-log-line", "default")
-	waitLine(t, out, "hugeline writing", 90*time.Second)
-	if err := syscall.Kill(-child.Process.Pid, syscall.SIGINT); err != nil {
+	run := child.Start(t, bin, repo, "containerd-huge-log-line", "-variant", "default")
+	run.WaitLine(t, "hugeline writing", 90*time.Second)
+	if err := syscall.Kill(-run.Cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	waitExit(t, child, 2*time.Minute)
-	pids = append(pids, out.pids()...)
+	run.WaitExit(t, 2*time.Minute)
+	pids = append(pids, narratedPIDs(run.All())...)
 	check("after Ctrl-C mid-variant")
 
-	child, out = start(t, bin, repo, "dockerd-kill-dstate", "control")
-	waitLine(t, out, "its own containerd pid", 90*time.Second)
-	waitLine(t, out, "starting the workload", 90*time.Second)
+	run = child.Start(t, bin, repo, "dockerd-kill-dstate", "-variant", "control")
+	run.WaitLine(t, "its own containerd pid", 90*time.Second)
+	run.WaitLine(t, "starting the workload", 90*time.Second)
 	time.Sleep(3 * time.Second)
-	if err := syscall.Kill(-child.Process.Pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(-run.Cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitExit(t, child, time.Minute)
-	pids = append(pids, out.pids()...)
+	run.WaitExit(t, time.Minute)
+	pids = append(pids, narratedPIDs(run.All())...)
 	// The next run sweeps what the killed one left, then runs.
 	pids = append(pids, runToEnd(t, bin, repo, "containerd-huge-log-line", "default")...)
 	check("after SIGKILL and the next run's sweep")
@@ -139,80 +133,36 @@ func TestRelapseLeavesTheHostRuntimesAlone(t *testing.T) {
 // its sandbox narrated.
 func runToEnd(t *testing.T, bin, repo, incident, variant string) []int {
 	t.Helper()
-	child, out := start(t, bin, repo, incident, variant)
-	err := child.Wait()
-	<-out.done
-	if err != nil {
-		t.Fatalf("relapse run %s -variant %s: %v\n%s", incident, variant, err, out.tail())
+	run := child.Start(t, bin, repo, incident, "-variant", variant)
+	if err := run.Wait(); err != nil {
+		t.Fatalf("relapse run %s -variant %s: %v\n%s", incident, variant, err, run.Tail(40))
 	}
-	p := out.pids()
+	p := narratedPIDs(run.All())
 	if len(p) == 0 {
-		t.Fatalf("relapse run %s -variant %s never narrated its containerd's pid:\n%s", incident, variant, out.tail())
+		t.Fatalf("relapse run %s -variant %s never narrated its containerd's pid:\n%s", incident, variant, run.Tail(40))
 	}
 	t.Logf("%s/%s: sandbox containerd pid(s) %v", incident, variant, p)
 	return p
 }
 
-// output collects a child's lines.
-type output struct {
-	lines chan string
-	done  chan struct{}
-	all   []string
-}
-
-func start(t *testing.T, bin, repo, incident, variant string) (*exec.Cmd, *output) {
-	t.Helper()
-	args := []string{"run"}
-	if incident != "" {
-		args = append(args, incident, "-variant", variant)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "RELAPSE_RESULTS="+t.TempDir())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}
-	})
-	o := &output{lines: make(chan string, 4096), done: make(chan struct{})}
-	go o.read(pipe)
-	return cmd, o
-}
-
-func (o *output) read(r io.Reader) {
-	defer close(o.done)
-	defer close(o.lines)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		o.all = append(o.all, sc.Text())
-		select {
-		case o.lines <- sc.Text():
-		default:
-		}
-	}
-}
-
-func (o *output) pids() []int {
-	<-o.done
+// linePIDs are the sandbox containerd pids one line narrates.
+func linePIDs(l string) []int {
 	var out []int
-	for _, l := range o.all {
-		for _, m := range sandboxContainerd.FindAllStringSubmatch(l, -1) {
-			for _, g := range m[1:] {
-				if n, err := strconv.Atoi(g); err == nil {
-					out = append(out, n)
-				}
+	for _, m := range sandboxContainerd.FindAllStringSubmatch(l, -1) {
+		for _, g := range m[1:] {
+			if n, err := strconv.Atoi(g); err == nil {
+				out = append(out, n)
 			}
 		}
+	}
+	return out
+}
+
+// narratedPIDs are the sandbox containerd pids a run narrated.
+func narratedPIDs(lines []string) []int {
+	var out []int
+	for _, l := range lines {
+		out = append(out, linePIDs(l)...)
 	}
 	return out
 }
@@ -226,61 +176,16 @@ type item struct {
 
 var workloadStart = regexp.MustCompile(`(\S+): starting the workload`)
 
-// items splits the narration by plan item.
-func (o *output) items() []item {
-	<-o.done
+// items splits a run's narration by plan item.
+func items(lines []string) []item {
 	var out []item
 	var pending []int
-	for _, l := range o.all {
-		for _, m := range sandboxContainerd.FindAllStringSubmatch(l, -1) {
-			for _, g := range m[1:] {
-				if n, err := strconv.Atoi(g); err == nil {
-					pending = append(pending, n)
-				}
-			}
-		}
+	for _, l := range lines {
+		pending = append(pending, linePIDs(l)...)
 		if m := workloadStart.FindStringSubmatch(l); m != nil {
 			out = append(out, item{name: m[1], pids: pending})
 			pending = nil
 		}
 	}
 	return out
-}
-
-func (o *output) tail() string {
-	<-o.done
-	all := o.all
-	if len(all) > 40 {
-		all = all[len(all)-40:]
-	}
-	return strings.Join(all, "\n")
-}
-
-func waitLine(t *testing.T, o *output, want string, d time.Duration) {
-	t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case l, ok := <-o.lines:
-			if !ok {
-				t.Fatalf("run ended before %q", want)
-			}
-			if strings.Contains(l, want) {
-				return
-			}
-		case <-deadline:
-			t.Fatalf("no %q within %s", want, d)
-		}
-	}
-}
-
-func waitExit(t *testing.T, cmd *exec.Cmd, d time.Duration) {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("relapse did not exit within %s", d)
-	}
 }
