@@ -17,7 +17,7 @@ declare -A WHY=(
   [docker.io]="dockerd 20.10.24: the Docker daemon under test (never started as a service)"
   [fuse3]="fusermount3 and /dev/fuse support for the hung FUSE mount fault"
   [strace]="diagnostics: a few seconds of strace -f of a hung daemon"
-  [debootstrap]="builds the Debian rootfs for the PHP-FPM workload image without a registry"
+  [debootstrap]="builds Debian rootfs workload images (images/*/build-rootfs.sh) without a registry"
   [iptables]="dockerd links against it even with --iptables=false"
   [procps]="ps/pgrep used in cleanup checks"
   [ca-certificates]="debootstrap and apt over https mirrors"
