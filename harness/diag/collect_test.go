@@ -1,9 +1,11 @@
 package diag
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,10 @@ func startHelper(t *testing.T, mode string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), helperEnv+"="+mode), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -27,8 +33,22 @@ func startHelper(t *testing.T, mode string, env ...string) *exec.Cmd {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	// Let it install its signal handler before anyone signals it.
-	time.Sleep(200 * time.Millisecond)
+	// Signal it only once it says its signal handler is installed: on a
+	// loaded machine that can take longer than any fixed sleep.
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		ready <- strings.TrimSpace(line)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case line := <-ready:
+		if line != helperReady {
+			t.Fatalf("helper %s printed %q, want %q", mode, line, helperReady)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("helper %s not ready after 30 s", mode)
+	}
 	return cmd
 }
 

@@ -13,6 +13,10 @@ import (
 // helperEnv turns the test binary into a helper process (see TestMain).
 const helperEnv = "RELAPSE_DIAG_TEST_HELPER"
 
+// helperReady is the line a helper prints once its signal handler is in
+// place, so a test signals it only then.
+const helperReady = "helper ready"
+
 // TestMain lets tests re-exec the test binary as a stand-in daemon process:
 // "sigusr1" waits for signals and, like containerd, answers SIGUSR1 with a
 // stack dump in $TMPDIR/containerd.<pid>.stacks.log; "spin" makes syscalls
@@ -24,6 +28,7 @@ func TestMain(m *testing.M) {
 	case "sigusr1":
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGUSR1)
+		fmt.Println(helperReady)
 		deadline := time.After(2 * time.Minute)
 		for {
 			select {
@@ -35,6 +40,7 @@ func TestMain(m *testing.M) {
 			}
 		}
 	case "spin":
+		fmt.Println(helperReady)
 		deadline := time.Now().Add(2 * time.Minute)
 		for time.Now().Before(deadline) {
 			_ = syscall.Getppid()
