@@ -75,12 +75,22 @@ func budgets() []curve.Budget {
 }
 
 // affected is where the leak lives with the default drain timeout: every
-// maintained release line got the fix in its own patch release.
+// maintained release line got the fix in its own patch release. The 2.1
+// line has no upstream fix release: its last tag, 2.1.9 (June 2026), still
+// waits in drainExecSyncIO with no case for the caller's cancellation
+// (internal/cri/server/container_execsync.go, identical from 2.1.0 to
+// 2.1.9). Its matrix cell is Debian forky's 2.1.9+ds1-5, whose 2.1.9+ds1-4
+// "backport[s the] upstream fix for CVE-2026-53495" (changelog.Debian), so
+// that build holds; a 2.1.9 built from the module proxy
+// (RELAPSE_CONTAINERD_FROM_SOURCE=1) is vulnerable, and the range below
+// does not cover it.
 func affected() incident.Ranges {
 	const fix = "commit 9ec55f024, GHSA-7jxh-36q5-gcqv"
 	return incident.Ranges{
 		{Before: "1.7.35", Note: "fixed in 1.7.35 (" + fix + ")"},
 		{From: "2.0.0", Before: "2.0.12", Note: "fixed in 2.0.12 (" + fix + ")"},
+		{From: "2.1.0", Before: "2.1.9", Note: "no upstream 2.1 release has the fix (2.1.9 from the proxy still leaks); " +
+			"the 2.1.9 build is Debian forky's 2.1.9+ds1-5, which backports " + fix + " since 2.1.9+ds1-4"},
 		{From: "2.2.0", Before: "2.2.8", Note: "fixed in 2.2.8 (" + fix + ")"},
 		{From: "2.3.0", Before: "2.3.5", Note: "fixed in 2.3.5 (" + fix + ")"},
 	}
@@ -115,10 +125,10 @@ func Incident() incident.Incident {
 			"shim until the children died.",
 		Source: "https://github.com/containerd/containerd/security/advisories/GHSA-7jxh-36q5-gcqv (CVE-2026-53495); " +
 			"fix commit 9ec55f024, release PR https://github.com/containerd/containerd/pull/14092",
-		Affected: "containerd up to 1.7.34, up to 2.0.11, 2.2.0-2.2.7 and 2.3.0-2.3.4 with drain_exec_sync_io_timeout " +
-			"= \"0s\" (the default; measured: 2.3.4 and 1.7.34)",
-		Fixed: "containerd 1.7.35, 2.0.12, 2.2.8, 2.3.5 (measured: 2.3.5 and 1.7.35); on a vulnerable build, CRI " +
-			"drain_exec_sync_io_timeout > 0 bounds the wait",
+		Affected: "containerd up to 1.7.34, up to 2.0.11, every upstream 2.1 release, 2.2.0-2.2.7 and 2.3.0-2.3.4 with " +
+			"drain_exec_sync_io_timeout = \"0s\" (the default; measured: 2.3.4 and 1.7.34)",
+		Fixed: "containerd 1.7.35, 2.0.12, 2.2.8, 2.3.5 (measured: 2.3.5 and 1.7.35); Debian's 2.1.9+ds1-4 and later " +
+			"backport it to 2.1.9; on a vulnerable build, CRI drain_exec_sync_io_timeout > 0 bounds the wait",
 		Images: []incident.Image{pauseImage, spawnImage},
 		// Regression mode judges the user's config.toml on the user's
 		// containerd with this workload: drain-timeout is the variant whose
@@ -140,6 +150,12 @@ func Incident() incident.Incident {
 			variant("fixed-1-7", curve.Hold,
 				"1.7.35 carries the fix to the 1.7 line",
 				incident.Sandbox{Version: "1.7.35"}, affected()),
+			// Unpinned: a matrix runs it on every containerd cell and expects
+			// the breach exactly inside affected(); outside a matrix it runs
+			// on the machine's containerd (bookworm's 1.6.20: a breach).
+			variant("probe-loop", curve.Breach,
+				"the probe loop on the build under test: every call waits in drainExecSyncIO for good on a release without the fix",
+				incident.Sandbox{}, affected()),
 			variant("drain-timeout", curve.Hold,
 				"2.3.4 with drain_exec_sync_io_timeout = 2s: the drain gives up after 2 s and kills the exec",
 				incident.Sandbox{Version: "2.3.4", Containerd: runtime.ContainerdConfig{CRI: map[string]any{"drain_exec_sync_io_timeout": "2s"}}},
