@@ -53,6 +53,13 @@ func budgets() []curve.Budget {
 	}
 }
 
+// affected is where the leak lives: every dockerd before the release with
+// the fix (measured breaching: 20.10.5, 20.10.24, 26.1.5; holding: 28.5.2,
+// 29.8.1).
+func affected() incident.Ranges {
+	return incident.Ranges{{Before: "27.0.1", Note: "fixed in 27.0.1 (moby PR #45052)"}}
+}
+
 // Incident is dockerd-attach-leak as data.
 func Incident() incident.Incident {
 	c := silentAttach{loop: AttachLoopOptions{Attaches: attaches, Hold: hold, Deadline: deadline}, settle: settle}
@@ -60,6 +67,7 @@ func Incident() incident.Incident {
 		return incident.Variant{
 			Name: name, Expect: expect, Why: why,
 			Sandbox:  incident.Sandbox{Version: version},
+			Affected: affected(),
 			Budgets:  budgets(),
 			RunToEnd: true,
 			Interval: 250 * time.Millisecond,
@@ -76,8 +84,8 @@ func Incident() incident.Incident {
 			"output to write, so each such attach kept its goroutines and its connection's fd; a client that " +
 			"reconnected in a loop grew dockerd without bound.",
 		Source:   "https://github.com/moby/moby/issues/37182 (report), https://github.com/moby/moby/pull/45052 (fix, first released in 27.0.1)",
-		Affected: "dockerd before 27.0.1 (measured: 26.1.5 from Debian trixie)",
-		Fixed:    "dockerd 27.0.1 (moby PR #45052); measured on 28.5.2 from Debian forky",
+		Affected: "dockerd before 27.0.1 (measured: 20.10.5, 20.10.24 and 26.1.5 from Debian)",
+		Fixed:    "dockerd 27.0.1 (moby PR #45052); measured on 28.5.2 from Debian forky and 29.8.1",
 		Images:   []incident.Image{pauseImage},
 		// Regression mode runs the loop on the user's dockerd: only the
 		// version fixes this, so a dockerd before the fix fails.
@@ -85,6 +93,11 @@ func Incident() incident.Incident {
 		Variants: []incident.Variant{
 			variant("vulnerable", curve.Breach, "26.1.5: every attach to a silent container is kept after the client leaves", "26.1.5"),
 			variant("fixed", curve.Hold, "28.5.2 watches the client's connection and ends the attach when it closes", "28.5.2"),
+			// Unpinned: a matrix runs it on every dockerd cell and expects the
+			// breach before 27.0.1; outside a matrix it runs on the machine's
+			// dockerd (bookworm's 20.10.24: a breach).
+			variant("reconnect-loop", curve.Breach,
+				"the reconnecting client on the build under test: a dockerd without the fix keeps every attach", ""),
 		},
 	}
 }

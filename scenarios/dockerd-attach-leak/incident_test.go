@@ -21,7 +21,7 @@ func TestIncidentIsWellFormed(t *testing.T) {
 	want := map[string]struct {
 		expect  curve.Verdict
 		version string
-	}{"vulnerable": {curve.Breach, "26.1.5"}, "fixed": {curve.Hold, "28.5.2"}}
+	}{"vulnerable": {curve.Breach, "26.1.5"}, "fixed": {curve.Hold, "28.5.2"}, "reconnect-loop": {curve.Breach, ""}}
 	if len(in.Variants) != len(want) {
 		t.Fatalf("variants %d, want %d", len(in.Variants), len(want))
 	}
@@ -35,6 +35,25 @@ func TestIncidentIsWellFormed(t *testing.T) {
 	}
 	if reg, ok := in.Variant(in.Regression); !ok || reg.Expect != curve.Hold {
 		t.Errorf("regression variant %q must exist and hold", in.Regression)
+	}
+}
+
+// TestReconnectLoopExpectsTheFix: the unpinned variant expects the breach
+// on every dockerd before 27.0.1 and a hold from it on.
+func TestReconnectLoopExpectsTheFix(t *testing.T) {
+	v, ok := Incident().Variant("reconnect-loop")
+	if !ok {
+		t.Fatal("no reconnect-loop variant")
+	}
+	if v.Sandbox.Version != "" {
+		t.Fatalf("reconnect-loop pins %s: a matrix would not sweep it", v.Sandbox.Version)
+	}
+	want := map[string]curve.Verdict{"20.10.5": curve.Breach, "20.10.24": curve.Breach, "26.1.5": curve.Breach,
+		"27.0.0": curve.Breach, "27.0.1": curve.Hold, "28.5.2": curve.Hold, "29.8.1": curve.Hold}
+	for version, w := range want {
+		if got, why := v.ExpectOn(version); got != w {
+			t.Errorf("on %s: expects %s (%s), want %s", version, got, why, w)
+		}
 	}
 }
 
