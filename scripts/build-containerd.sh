@@ -24,6 +24,7 @@
 #     unpacked by scripts/fetch-deb.sh (never installed), with the shim and
 #     ctr of the same package; the cell's binaries link into deb/usr/bin, so
 #     the sandbox's PATH (symlinks resolved) finds that package's shim.
+#       1.4.13  Debian bullseye containerd 1.4.13~ds1-1~deb11u6 (bullseye-security; bullseye's docker.io 20.10.5 runs on it)
 #       1.7.24  Debian trixie containerd 1.7.24~ds1-6+deb13u1 (trixie's docker.io 26.1.5 runs on it)
 #       2.1.9   Debian forky containerd 2.1.9+ds1-5 (forky's docker.io 28.5.2 runs on it)
 #   - the system's package, when /usr/bin/containerd is exactly VERSION (on
@@ -57,6 +58,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # VERSION -> "suite debian-version" of the containerd package.
 declare -A DEBIAN=(
+  [1.4.13]="bullseye 1.4.13~ds1-1~deb11u6"
   [1.7.24]="trixie 1.7.24~ds1-6+deb13u1"
   [2.1.9]="forky 2.1.9+ds1-5"
 )

@@ -66,8 +66,10 @@ func TestPairing(t *testing.T) {
 		// A cell pairs differently on purpose, one part at a time.
 		"dockerd-28.5.2/containerd-2.3.5": {Containerd: "2.3.5", Runc: "1.3.6"},
 		"dockerd-26.1.5/runc-1.3.6":       {Containerd: "1.7.24", Runc: "1.3.6"},
-		// The machine's binaries: 20.10.x, containerd without a runc.
-		"dockerd-20.10.5":             {},
+		// 20.10.5 with bullseye's containerd and the machine's runc.
+		"dockerd-20.10.5": {Containerd: "1.4.13"},
+		// The machine's binaries: 20.10.24, containerd without a runc.
+		"dockerd-20.10.24":            {},
 		"containerd-2.3.5":            {},
 		"containerd-2.3.5/runc-1.3.6": {Runc: "1.3.6"},
 	} {

@@ -16,10 +16,11 @@ type Pairing struct {
 // that release that runs on this machine. A dockerd measured with a
 // containerd it never shipped with would blame it for the other's bugs.
 //
-//   - 20.10.x: the machine's containerd 1.6.20 and runc 1.1.5, bookworm's
-//     own pairing for 20.10.24. Bullseye shipped 20.10.5 with containerd
-//     1.4.13, which relapse does not fetch: the 20.10.5 evidence (the
-//     D-state kill loop) was measured on 1.6.20.
+//   - 20.10.5: Debian bullseye's containerd 1.4.13 (its package and shim,
+//     bullseye-security's 1.4.13~ds1-1~deb11u6) and the machine's runc
+//     1.1.5 (bullseye's 1.0.0~rc93 is older than any runc relapse builds).
+//   - 20.10.24 and other 20.10.x: the machine's containerd 1.6.20 and runc
+//     1.1.5, bookworm's own pairing for 20.10.24.
 //   - 26.1.5: Debian trixie's containerd 1.7.24 (its package and shim) and
 //     runc 1.1.15, trixie's version built from the module proxy (trixie's
 //     own binary needs GLIBC 2.38).
@@ -38,6 +39,7 @@ func Companions(kind runtime.Kind, version string) Pairing {
 		dockerd string
 		Pairing
 	}{
+		{"20.10.5", Pairing{Containerd: "1.4.13"}},
 		{"26.1.5", Pairing{Containerd: "1.7.24", Runc: "1.1.15"}},
 		{"28.5.2", Pairing{Containerd: "2.1.9", Runc: "1.3.6"}},
 		{"29.5.2", Pairing{Containerd: "2.2.3", Runc: "1.3.5"}},

@@ -85,8 +85,9 @@ func TestPlanRunsEveryVariantOnItsOwnRuntime(t *testing.T) {
 	if got, want := names(p), "disk/torn=breach kill/leak=hold kill/control=hold kill/old=breach kill/cri=breach log/unlimited=breach log/default=hold"; got != want {
 		t.Errorf("plan %s\nwant %s", got, want)
 	}
-	if got := strings.Join(p.Builds(), " "); got != "dockerd-20.10.5" {
-		t.Errorf("builds %q, want only the pinned dockerd-20.10.5", got)
+	// The pinned dockerd and the containerd its release shipped with.
+	if got := strings.Join(p.Builds(), " "); got != "containerd-1.4.13 dockerd-20.10.5" {
+		t.Errorf("builds %q, want only the pinned dockerd-20.10.5 and its containerd-1.4.13", got)
 	}
 	cri := p.Items[4]
 	if cri.Runtime != runtime.Containerd || strings.Join(cri.Labels(), ",") != "kill,containerd" {
@@ -96,7 +97,7 @@ func TestPlanRunsEveryVariantOnItsOwnRuntime(t *testing.T) {
 	if err != nil || names(one) != "kill/old=breach" {
 		t.Errorf("kill -variant old: %s, %v", names(one), err)
 	}
-	if got := strings.Join(one.Builds(), " "); got != "dockerd-20.10.5" {
+	if got := strings.Join(one.Builds(), " "); got != "containerd-1.4.13 dockerd-20.10.5" {
 		t.Errorf("builds of kill/old %q", got)
 	}
 	logOnly, _ := NewPlan(catalog(t), Filter{Incident: "log"})
@@ -121,8 +122,14 @@ func TestPlanMatrixExpectsTheIncidentBeforeItsFix(t *testing.T) {
 		if it.Cell == "dockerd-20.10.5" && it.Variant.Name == "leak" && it.Why != "20.10.5 is in <20.10.10; fixed in 20.10.10: the incident lives there" {
 			t.Errorf("leak on 20.10.5: why %q", it.Why)
 		}
-		if it.Build() != it.Cell {
-			t.Errorf("%s needs build %q, want its cell", it.Name(), it.Build())
+		// 20.10.5 runs with its release's containerd; 20.10.24 with the
+		// machine's, so its build is its cell.
+		want := it.Cell
+		if it.Cell == "dockerd-20.10.5" {
+			want = "dockerd-20.10.5/containerd-1.4.13"
+		}
+		if it.Build() != want {
+			t.Errorf("%s needs build %q, want %q", it.Name(), it.Build(), want)
 		}
 	}
 	if _, err := NewPlan(catalog(t), Filter{Incident: "log", Runtimes: cells[:2]}); err == nil || !strings.Contains(err.Error(), "nothing to run on dockerd-20.10.24 dockerd-20.10.5") {
