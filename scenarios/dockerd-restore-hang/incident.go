@@ -72,6 +72,20 @@ func startupRSSBudget() curve.Budget {
 		Why: "an undamaged restart of this population peaks at ~80 MiB on 20.10.24; the B-tree loops pass 512 MiB within 0.5-1.5 s"}
 }
 
+// metaCycleAffected is where the cycle in meta.db hangs the restart: a
+// dockerd whose containerd walks the cycle. From 26.1.5 on, the containerd
+// each dockerd ships with (1.7.24, 2.1.9, 2.3.5) runs bbolt's freelist
+// check at open and panics on the cycle ("freepages: failed to get all
+// reachable pages ... multiple references") instead of looping, so dockerd
+// gives up on it after 15 s like on a zeroed leaf: the range is dockerd's,
+// the change is its companion's.
+func metaCycleAffected() incident.Ranges {
+	return incident.Ranges{{Before: "26.1.5", Note: "finding: from dockerd 26.1.5 on, its companion containerd " +
+		"(1.7.24, 2.1.9, 2.3.5) panics on the cycled meta.db (\"freepages: failed to get all reachable pages ... " +
+		"multiple references\") and dockerd exits after ~15 s; containerd peaks at 29-39 MiB there, 316-340 MiB " +
+		"with 1.6.20 (20.10.24) and 308 MiB with 1.4.13 (20.10.5); releases between 20.10.24 and 26.1.5 are not measured"}}
+}
+
 // Incident is dockerd-restore-hang as data.
 func Incident() incident.Incident {
 	return incident.Incident{
@@ -82,7 +96,8 @@ func Incident() incident.Incident {
 			"node sat NotReady instead of being restarted. Its containerd looped over a torn meta.db (and grew), " +
 			"or another process held local-kv.db's lock; a panicking containerd at least made dockerd give up.",
 		Source: "https://github.com/moby/moby/issues/48052 (20.10: dockerd cannot reach its containerd after a power outage), https://github.com/containerd/containerd/issues/3347 (containerd panics on a meta.db torn by a restart), https://github.com/moby/moby/issues/46689 (dockerd waits in flock(LOCK_EX) on local-kv.db and never starts)",
-		Affected: "dockerd 20.10 with its managed containerd 1.6 (measured: Debian 20.10.24 / 1.6.20); a held local-kv.db lock " +
+		Affected: "dockerd 20.10 with its managed containerd 1.4 or 1.6 (measured: Debian 20.10.5 / 1.4.13, 20.10.24 / 1.6.20); " +
+			"from 26.1.5 on its containerd panics on the cycled meta.db instead of looping; a held local-kv.db lock " +
 			"also hangs 26.1.5, while 28.5.2 exits 1 at once",
 		Fixed:     "none: restore meta.db / free local-kv.db; a startup watchdog (this budget) turns the hang into a restart",
 		Images:    []incident.Image{pauseImage},
@@ -102,9 +117,10 @@ func Incident() incident.Incident {
 						Why: "containerd restarts at 40-45 MiB; looping over the cycle it grows 20-120 MB/s and passes 256 MiB within 5-15 s (watchdog, 50 ms reads)"},
 					waitBudget(),
 				},
-				Sandbox: sandbox(),
-				Timeout: timeout,
-				Labels:  []string{"slow"},
+				Affected: metaCycleAffected(),
+				Sandbox:  sandbox(),
+				Timeout:  timeout,
+				Labels:   []string{"slow"},
 				Case: powerloss.Case{
 					Spec:            population(),
 					Image:           pauseImage,

@@ -71,3 +71,19 @@ func TestLockHeldHangsOnlyBefore28(t *testing.T) {
 		}
 	}
 }
+
+// The measured builds, as data: the cycle in meta.db hangs the restart
+// with 20.10's containerd, and the containerd 26.1.5 and later ship with
+// panics on it instead.
+func TestMetaCycleHangsOnlyBefore26(t *testing.T) {
+	v, ok := Incident().Variant("meta-cycle")
+	if !ok {
+		t.Fatal("no meta-cycle variant")
+	}
+	for version, want := range map[string]curve.Verdict{"20.10.5": curve.Breach, "20.10.24": curve.Breach,
+		"26.1.5": curve.Hold, "28.5.2": curve.Hold, "29.8.1": curve.Hold} {
+		if got, why := v.ExpectOn(version); got != want {
+			t.Errorf("meta-cycle on %s: expects %s (%s), want %s", version, got, why, want)
+		}
+	}
+}
