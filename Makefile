@@ -90,7 +90,7 @@ regression: deps relapse
 	@$(RELAPSE) run $(INCIDENT) $(if $(CONTAINERD_CONFIG),-containerd-config '$(CONTAINERD_CONFIG)',) $(if $(DOCKERD_CONFIG),-dockerd-config '$(DOCKERD_CONFIG)',)
 
 ## track-record: rewrite README.md's track record from docs/track-record/summary.json
-## (make it from a run with: relapse merge -out docs/track-record-new results/<run>...)
+## (make it from a run with: relapse merge -supersede -out docs/track-record-new results/<run>...)
 track-record: relapse
 	@$(RELAPSE) track-record -readme README.md docs/track-record
 

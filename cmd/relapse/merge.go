@@ -15,8 +15,9 @@ import (
 // report and one A/B against the previous night. Its exit code is the
 // merged run's outcome, as `relapse table` gives it.
 func runMerge(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("merge", "-out DIR RUN...", stderr)
+	fs := newFlags("merge", "-out DIR [-supersede] RUN...", stderr)
 	out := fs.String("out", "", "the new run directory to write (its name is the merged run's id)")
+	supersede := fs.Bool("supersede", false, "a result several runs hold (same incident, variant, cell) is taken from the newest, so a re-run replaces the item it repeats; without it a result held twice is an error")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -33,10 +34,13 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	run, err := results.MergeDirs(*out, pos, report.Renderer{})
+	run, replaced, err := results.MergeDirs(*out, pos, report.Renderer{}, *supersede)
 	if err != nil {
 		fmt.Fprintf(stderr, "relapse merge: %v\n", err)
 		return exitUsage
+	}
+	for _, s := range replaced {
+		fmt.Fprintf(stdout, "superseded %s\n", s)
 	}
 	fmt.Fprint(stdout, report.Table(run))
 	fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(*out, report.IndexFile))

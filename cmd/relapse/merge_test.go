@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/relapse-dev/relapse/harness/report"
 	"github.com/relapse-dev/relapse/harness/results"
@@ -171,4 +172,77 @@ func TestMergeNamesBadInput(t *testing.T) {
 	if !strings.Contains(errs, "already holds a run") {
 		t.Errorf("merging into a run: %s", errs)
 	}
+}
+
+// A re-run of one item replaces it in the merged report with -supersede:
+// the summary carries the re-run's result and the result's directory is
+// the re-run's; without -supersede the same input is refused, naming the
+// flag.
+func TestMergeSupersedeTakesTheReRun(t *testing.T) {
+	tmp := t.TempDir()
+	cells := splitByCell(t, matrixFixture, filepath.Join(tmp, "cells"))
+	first, err := results.Load(cells[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The re-run: one result of the first cell, measured an hour later,
+	// with a marker in its directory.
+	again := first
+	again.ID = "rerun"
+	r := first.Results[0]
+	r.Started = r.Started.Add(time.Hour)
+	if r.Started.IsZero() || r.Started.Before(first.Started) {
+		r.Started = first.Started.Add(time.Hour)
+	}
+	r.Growth = 12345
+	again.Results = []results.Result{r}
+	again.Started = r.Started
+	dir := filepath.Join(tmp, "rerun")
+	rel := filepath.Join(r.Incident, results.VariantDirName(r.Variant, r.Cell))
+	if err := os.CopyFS(filepath.Join(dir, rel), os.DirFS(filepath.Join(cells[0], rel))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, rel, "rerun.txt"), []byte("the re-run\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := results.WriteJSON(filepath.Join(dir, results.SummaryFile), again); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"merge", "-out", filepath.Join(tmp, "refused")}, append(cells, dir)...)
+	if _, errs := wantCode(t, args, exitUsage); !strings.Contains(errs, "relapse merge -supersede") {
+		t.Errorf("a result held twice without -supersede: %s", errs)
+	}
+	out := filepath.Join(tmp, "merged")
+	// The re-run given first: the newer start decides, not the order.
+	args = append([]string{"merge", "-supersede", "-out", out, dir}, cells...)
+	code := exitOK
+	if _, failed := mustLoad(t, matrixFixture).Counts(); failed > 0 {
+		code = exitFail
+	}
+	stdout, _ := wantCode(t, args, code)
+	if want := "superseded " + r.Name() + ": run rerun replaces run " + first.ID; !strings.Contains(stdout, want) {
+		t.Errorf("merge printed:\n%s\nwant a line %q", stdout, want)
+	}
+	merged := mustLoad(t, out)
+	matrix := mustLoad(t, matrixFixture)
+	if len(merged.Results) != len(matrix.Results) {
+		t.Fatalf("merged %d results, want the matrix run's %d (each once)", len(merged.Results), len(matrix.Results))
+	}
+	for _, m := range merged.Results {
+		if m.Name() == r.Name() && m.Growth != 12345 {
+			t.Errorf("%s: growth %g, want the re-run's 12345", m.Name(), m.Growth)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, rel, "rerun.txt")); err != nil {
+		t.Errorf("the merged result's directory is not the re-run's: %v", err)
+	}
+}
+
+func mustLoad(t *testing.T, dir string) results.Run {
+	t.Helper()
+	run, err := results.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
 }

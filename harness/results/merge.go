@@ -49,7 +49,7 @@ func Merge(id string, runs []Run) (Run, error) {
 		}
 		for _, r := range run.Results {
 			if other, dup := from[r.Name()]; dup {
-				return Run{}, fmt.Errorf("results: merge: %s is in run %s and in run %s: merge takes each result once (one run per cell)", r.Name(), other, run.ID)
+				return Run{}, fmt.Errorf("results: merge: %s is in run %s and in run %s: merge takes each result once (one run per cell); to let a re-run replace the result it repeats, supersede (relapse merge -supersede)", r.Name(), other, run.ID)
 			}
 			from[r.Name()] = run.ID
 			out.Results = append(out.Results, r)
@@ -63,16 +63,27 @@ func Merge(id string, runs []Run) (Run, error) {
 // base name is the run id): each result's directory (series, charts,
 // diagnostics) is copied, then summary.json is written and r (nil: none)
 // draws the run's pages, so out is what one matrix run over all the cells
-// leaves behind.
-func MergeDirs(out string, dirs []string, r Renderer) (Run, error) {
+// leaves behind. With supersede, a result several runs hold is taken from
+// the newest (see Supersede), and the replaced copies are returned.
+func MergeDirs(out string, dirs []string, r Renderer, supersede bool) (Run, []Superseded, error) {
 	runs := make([]Run, 0, len(dirs))
 	for _, dir := range dirs {
 		run, err := Load(dir)
 		if err != nil {
-			return Run{}, err
+			return Run{}, nil, err
 		}
 		runs = append(runs, run)
 	}
+	var replaced []Superseded
+	if supersede {
+		runs, replaced = Supersede(runs)
+	}
+	merged, err := merge(out, dirs, runs, r)
+	return merged, replaced, err
+}
+
+// merge writes the merged run of runs, loaded from dirs, into out.
+func merge(out string, dirs []string, runs []Run, r Renderer) (Run, error) {
 	merged, err := Merge(filepath.Base(filepath.Clean(out)), runs)
 	if err != nil {
 		return Run{}, err
