@@ -5,7 +5,7 @@
 #   CELL  = RUNTIME[/containerd-VERSION][/runc-VERSION]
 #           each part is a cache entry of its own, fetched or built once:
 #   containerd-VERSION  scripts/build-containerd.sh (the system's package,
-#                       Debian's package for 1.7.24 and 2.1.9, else built
+#                       Debian's package for 1.4.13, 1.7.24 and 2.1.9, else built
 #                       from the Go module proxy)
 #   dockerd-VERSION     scripts/fetch-dockerd.sh (Debian's docker.io) for
 #                       20.10.x to 28.x, scripts/build-dockerd.sh (the Go
