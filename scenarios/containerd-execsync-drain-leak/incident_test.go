@@ -5,6 +5,7 @@ import (
 
 	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/incident"
+	"github.com/relapse-dev/relapse/harness/incident/incidenttest"
 )
 
 func TestIncidentIsWellFormed(t *testing.T) {
@@ -56,28 +57,17 @@ func TestSettleOutlastsTheFixedDrain(t *testing.T) {
 	}
 }
 
-// TestProbeLoopExpectsPerReleaseLine: the unpinned variant expects the
+// TestProbeLoopExpectsPerReleaseLine: the unpinned variant (a matrix sweeps
+// it; TestIncidentIsWellFormed checks it pins nothing) expects the
 // breach on the builds the matrix measured leaking and a hold on the fixed
 // ones, each release line on its own (1.6.20, 1.7.24 and 2.2.4 breached;
 // 2.0.14, Debian's 2.1.9, 2.3.5 and 2.4.2 held).
 func TestProbeLoopExpectsPerReleaseLine(t *testing.T) {
-	v, ok := Incident().Variant("probe-loop")
-	if !ok {
-		t.Fatal("no probe-loop variant")
-	}
-	if v.Sandbox.Version != "" {
-		t.Fatalf("probe-loop pins %s: a matrix would not sweep it", v.Sandbox.Version)
-	}
-	want := map[string]curve.Verdict{
+	incidenttest.ExpectOn(t, Incident(), "probe-loop", map[string]curve.Verdict{
 		"1.6.20": curve.Breach, "1.7.24": curve.Breach, "1.7.34": curve.Breach, "1.7.35": curve.Hold,
 		"2.0.11": curve.Breach, "2.0.12": curve.Hold, "2.0.14": curve.Hold,
 		"2.1.0": curve.Breach, "2.1.8": curve.Breach, "2.1.9": curve.Hold,
 		"2.2.4": curve.Breach, "2.2.7": curve.Breach, "2.2.8": curve.Hold,
 		"2.3.4": curve.Breach, "2.3.5": curve.Hold, "2.4.2": curve.Hold,
-	}
-	for version, w := range want {
-		if got, why := v.ExpectOn(version); got != w {
-			t.Errorf("on %s: expects %s (%s), want %s", version, got, why, w)
-		}
-	}
+	})
 }

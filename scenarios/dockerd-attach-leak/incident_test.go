@@ -10,6 +10,7 @@ import (
 
 	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/incident"
+	"github.com/relapse-dev/relapse/harness/incident/incidenttest"
 )
 
 func TestIncidentIsWellFormed(t *testing.T) {
@@ -38,23 +39,12 @@ func TestIncidentIsWellFormed(t *testing.T) {
 	}
 }
 
-// TestReconnectLoopExpectsTheFix: the unpinned variant expects the breach
-// on every dockerd before 27.0.1 and a hold from it on.
+// TestReconnectLoopExpectsTheFix: the unpinned variant (TestIncidentIsWellFormed
+// checks it pins nothing) expects the breach on every dockerd before 27.0.1
+// and a hold from it on.
 func TestReconnectLoopExpectsTheFix(t *testing.T) {
-	v, ok := Incident().Variant("reconnect-loop")
-	if !ok {
-		t.Fatal("no reconnect-loop variant")
-	}
-	if v.Sandbox.Version != "" {
-		t.Fatalf("reconnect-loop pins %s: a matrix would not sweep it", v.Sandbox.Version)
-	}
-	want := map[string]curve.Verdict{"20.10.5": curve.Breach, "20.10.24": curve.Breach, "26.1.5": curve.Breach,
-		"27.0.0": curve.Breach, "27.0.1": curve.Hold, "28.5.2": curve.Hold, "29.8.1": curve.Hold}
-	for version, w := range want {
-		if got, why := v.ExpectOn(version); got != w {
-			t.Errorf("on %s: expects %s (%s), want %s", version, got, why, w)
-		}
-	}
+	incidenttest.ExpectOn(t, Incident(), "reconnect-loop", map[string]curve.Verdict{"20.10.5": curve.Breach, "20.10.24": curve.Breach,
+		"26.1.5": curve.Breach, "27.0.0": curve.Breach, "27.0.1": curve.Hold, "28.5.2": curve.Hold, "29.8.1": curve.Hold})
 }
 
 // TestCensusTellsPeerlessConnections: a server-side connection whose

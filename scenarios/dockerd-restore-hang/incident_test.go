@@ -7,6 +7,7 @@ import (
 	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/fault/powerloss"
 	"github.com/relapse-dev/relapse/harness/incident"
+	"github.com/relapse-dev/relapse/harness/incident/incidenttest"
 )
 
 func TestIncidentIsWellFormed(t *testing.T) {
@@ -61,29 +62,14 @@ func TestIncidentIsWellFormed(t *testing.T) {
 // The measured builds, as data: with local-kv.db's lock held, 20.10.24 and
 // 26.1.5 hang past the budget and 28.5.2 gives up at once.
 func TestLockHeldHangsOnlyBefore28(t *testing.T) {
-	v, ok := Incident().Variant("lock-held")
-	if !ok {
-		t.Fatal("no lock-held variant")
-	}
-	for version, want := range map[string]curve.Verdict{"20.10.24": curve.Breach, "26.1.5": curve.Breach, "28.5.2": curve.Hold, "29.0.0": curve.Hold} {
-		if got, why := v.ExpectOn(version); got != want {
-			t.Errorf("lock-held on %s: expects %s (%s), want %s", version, got, why, want)
-		}
-	}
+	incidenttest.ExpectOn(t, Incident(), "lock-held",
+		map[string]curve.Verdict{"20.10.24": curve.Breach, "26.1.5": curve.Breach, "28.5.2": curve.Hold, "29.0.0": curve.Hold})
 }
 
 // The measured builds, as data: the cycle in meta.db hangs the restart
 // with 20.10's containerd, and the containerd 26.1.5 and later ship with
 // panics on it instead.
 func TestMetaCycleHangsOnlyBefore26(t *testing.T) {
-	v, ok := Incident().Variant("meta-cycle")
-	if !ok {
-		t.Fatal("no meta-cycle variant")
-	}
-	for version, want := range map[string]curve.Verdict{"20.10.5": curve.Breach, "20.10.24": curve.Breach,
-		"26.1.5": curve.Hold, "28.5.2": curve.Hold, "29.8.1": curve.Hold} {
-		if got, why := v.ExpectOn(version); got != want {
-			t.Errorf("meta-cycle on %s: expects %s (%s), want %s", version, got, why, want)
-		}
-	}
+	incidenttest.ExpectOn(t, Incident(), "meta-cycle", map[string]curve.Verdict{"20.10.5": curve.Breach, "20.10.24": curve.Breach,
+		"26.1.5": curve.Hold, "28.5.2": curve.Hold, "29.8.1": curve.Hold})
 }
