@@ -111,7 +111,8 @@ func TestListAndPlan(t *testing.T) {
 	}
 	wantCode(t, []string{"plan", ""}, exitOK) // make reproduce INCIDENT= may pass an empty word
 	out, _ = wantCode(t, []string{"plan", "dockerd-kill-dstate", "-variant", "dstate-20-10-5"}, exitOK)
-	if !strings.Contains(out, "dockerd-kill-dstate/dstate-20-10-5  dockerd-20.10.5  breach") || !strings.Contains(out, "1 runs on 1 runtime builds (dockerd-20.10.5)") {
+	// 20.10.5 runs with the containerd its release shipped with.
+	if !strings.Contains(out, "dockerd-kill-dstate/dstate-20-10-5  dockerd-20.10.5/containerd-1.4.13  breach") || !strings.Contains(out, "1 runs on 2 runtime builds (containerd-1.4.13 dockerd-20.10.5)") {
 		t.Errorf("plan of a pinned variant:\n%s", out)
 	}
 	_, errs = wantCode(t, []string{"plan", "no-such-incident"}, exitUsage)
@@ -126,10 +127,10 @@ func TestListAndPlan(t *testing.T) {
 	// A matrix: what runs on each build, and with what expectation.
 	out, _ = wantCode(t, []string{"plan", "-runtimes", "dockerd-20.10.5 dockerd-20.10.24", "dockerd-kill-dstate"}, exitOK)
 	for _, want := range []string{
-		"dockerd-kill-dstate/dstate@dockerd-20.10.5  dockerd-20.10.5   breach",
+		"dockerd-kill-dstate/dstate@dockerd-20.10.5  dockerd-20.10.5/containerd-1.4.13  breach",
 		"dockerd-kill-dstate/dstate@dockerd-20.10.24  dockerd-20.10.24  hold",
 		"dockerd-kill-dstate/control@dockerd-20.10.5",
-		"6 runs on 2 runtime builds",
+		"6 runs on 3 runtime builds",
 	} {
 		if !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " ")) {
 			t.Errorf("plan -runtimes lacks %q:\n%s", want, out)
@@ -145,11 +146,11 @@ func TestListAndPlan(t *testing.T) {
 	}
 	// -builds: only what must be built, on stdout alone.
 	out, _ = wantCode(t, []string{"plan", "-builds", "-runtimes", "containerd-1.7.18,dockerd-20.10.5 containerd-2.0.14", "dockerd-kill-dstate"}, exitOK)
-	if out != "dockerd-20.10.5\n" {
-		t.Errorf("plan -builds = %q, want only the dockerd cell", out)
+	if out != "containerd-1.4.13 dockerd-20.10.5\n" {
+		t.Errorf("plan -builds = %q, want only the dockerd cell and its release's containerd", out)
 	}
 	out, _ = wantCode(t, []string{"plan", "-builds", "-variant", "control", "-runtimes", "dockerd-20.10.5 dockerd-20.10.24"}, exitOK)
-	if out != "dockerd-20.10.5 dockerd-20.10.24\n" {
+	if out != "containerd-1.4.13 dockerd-20.10.5 dockerd-20.10.24\n" {
 		t.Errorf("plan -builds -variant control = %q", out)
 	}
 	// A qualified cell needs each of its parts built; a dockerd brings its
