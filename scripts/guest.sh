@@ -49,7 +49,8 @@
 #
 # Environment: RELAPSE_CACHE, RELAPSE_DEBIAN_MIRROR (default
 # http://deb.debian.org/debian), RELAPSE_GUEST_RUNTIMES (cached runtime
-# builds copied in; default dockerd-20.10.5 and the packaged ones).
+# builds copied in; default dockerd-20.10.5 with its containerd 1.4.13 and
+# the packaged ones).
 #
 # Needs root, qemu-system-x86_64, debootstrap, dpkg-deb, apt-get, depmod,
 # mkfs.ext4 and debugfs (e2fsprogs), cpio, xz.
@@ -294,8 +295,9 @@ fi
 
 # ---- payload disk: this checkout + relapse's cached runtimes and images ---
 # RELAPSE_GUEST_RUNTIMES picks the runtime builds (default: those of
-# dockerd-20.10.5, dockerd-20.10.24 and containerd-1.6.20 that are cached;
-# the last two link to the packaged binaries, which the guest has too). The
+# dockerd-20.10.5, its containerd-1.4.13, dockerd-20.10.24 and
+# containerd-1.6.20 that are cached; the last two link to the packaged
+# binaries, which the guest has too). The
 # workload images are the ones `relapse images` builds or finds on the host:
 # the guest has neither network nor a Go module cache to build them.
 if [ -n "${RELAPSE_GUEST_RUNTIMES:-}" ]; then
@@ -303,7 +305,7 @@ if [ -n "${RELAPSE_GUEST_RUNTIMES:-}" ]; then
   for r in $runtimes; do [ -d "$cache/runtimes/$r" ] || die "RELAPSE_GUEST_RUNTIMES names $r, which is not in $cache/runtimes; fetch it with scripts/runtimes.sh $r"; done
 else
   runtimes=
-  for r in dockerd-20.10.5 dockerd-20.10.24 containerd-1.6.20; do [ -d "$cache/runtimes/$r" ] && runtimes="$runtimes $r"; done
+  for r in dockerd-20.10.5 containerd-1.4.13 dockerd-20.10.24 containerd-1.6.20; do [ -d "$cache/runtimes/$r" ] && runtimes="$runtimes $r"; done
 fi
 images=$(cd "$repo" && RELAPSE_CACHE=$cache bin/relapse images | cut -f2) || die "relapse images could not build or find the workload images (output above)"
 payload_key=$(
