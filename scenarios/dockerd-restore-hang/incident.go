@@ -81,9 +81,10 @@ func startupRSSBudget() curve.Budget {
 // the change is its companion's.
 func metaCycleAffected() incident.Ranges {
 	return incident.Ranges{{Before: "26.1.5", Note: "finding: from dockerd 26.1.5 on, its companion containerd " +
-		"(1.7.24, 2.1.9, 2.3.5) panics on the cycled meta.db (\"freepages: failed to get all reachable pages ... " +
-		"multiple references\") and dockerd exits after ~15 s; containerd peaks at 29-39 MiB there, 316-340 MiB " +
-		"with 1.6.20 (20.10.24) and 308 MiB with 1.4.13 (20.10.5); releases between 20.10.24 and 26.1.5 are not measured"}}
+		"(1.7.24, 2.1.9, 2.3.5) panics on the cycled meta.db and dockerd exits 1 after 15.04 s (\"panic: freepages: " +
+		"failed to get all reachable pages (page 32: multiple references (stack: [13 32 32]))\"); containerd peaks at " +
+		"26.8, 35.3 and 27.8 MiB on 26.1.5, 28.5.2 and 29.8.1, where 1.4.13 (20.10.5) looped to 318 MiB and 1.6.20 " +
+		"(20.10.24) to 423 MiB (run matrix-20261201); releases between 20.10.24 and 26.1.5 are not measured"}}
 }
 
 // Incident is dockerd-restore-hang as data.
