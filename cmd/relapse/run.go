@@ -24,7 +24,7 @@ import (
 // image builds, the sandbox, the drive with its live slope, the verdict.
 // Ctrl-C stops the current variant and still cleans up everything it made.
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "[ID] [-variant V] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID]", stderr)
+	fs := newFlags("run", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID]", stderr)
 	sel := selectionFlags(fs)
 	resultsDir := fs.String("results", os.Getenv("RELAPSE_RESULTS"), "results directory (default <repo>/results, or $RELAPSE_RESULTS)")
 	runID := fs.String("run-id", os.Getenv("RELAPSE_RUN_ID"), "the run's id and directory name (default a UTC timestamp)")
@@ -88,6 +88,8 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 // verdict, and returns its last result and whether it ended ok.
 func runItem(ctx context.Context, eng *engine.Engine, it engine.Item, n, of int, logf func(string, ...any)) (res results.Result, ok bool) {
 	attempts := max(it.Variant.Attempts, 1)
+	start := time.Now()
+	defer func() { logf("[%d/%d] %s: done in %s", n, of, it.Name(), time.Since(start).Round(time.Second)) }()
 	for a := 1; a <= attempts; a++ {
 		logf("[%d/%d] %s: must %s (%s)", n, of, it.Name(), it.Expect, it.Why)
 		ictx, cancel := context.WithTimeout(ctx, it.Timeout())

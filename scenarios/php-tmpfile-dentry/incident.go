@@ -78,12 +78,14 @@ func Incident() incident.Incident {
 		Images:    []incident.Image{uploadImage, pauseImage},
 		NotJudged: "a kernel accounting effect fixed in the pod spec, not by a runtime setting or version",
 		Variants: []incident.Variant{
+			// In the guests too: the charge is the kernel's, and the seed
+			// says its outcome depends on the kernel.
 			variant("tmp-in-image", curve.Breach, "",
 				"100 KB bodies spool to /tmp on overlay: one negative dentry, ~200 B of kmem, per request",
-				upload{bodySize: largeBody}),
+				upload{bodySize: largeBody}).In(incident.InGuest),
 			variant("tmpfs-tmp", curve.Hold, "",
 				"with a tmpfs on /tmp the deleted temp file's dentry is freed at once: kmem stays flat",
-				upload{bodySize: largeBody, tmpfs: true}),
+				upload{bodySize: largeBody, tmpfs: true}).In(incident.InGuest),
 			variant("small-bodies", curve.Hold, "",
 				"8 KB bodies stay in PHP's memory: no temp file, no dentry, kmem flat",
 				upload{bodySize: smallBody}),
