@@ -49,19 +49,32 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "relapse run: %v\n", err)
 		return exitFail
 	}
+	host, err := results.HostInfo()
+	if err != nil {
+		fmt.Fprintf(stderr, "relapse run: %v\n", err)
+		return exitFail
+	}
+	// Cells on a kernel this machine does not run go to guests first.
+	items, guests := splitByKernel(p.Items, host)
+	code := exitOK
+	if len(guests) > 0 && !runGuests(ctx, guests, sel, pos, *resultsDir, *runID, stderr, logf) {
+		code = exitFail
+	}
+	if len(items) == 0 {
+		return code
+	}
 	eng, err := engine.Open(ctx, engine.Options{Results: *resultsDir, RunID: *runID, Logf: logf})
 	if err != nil {
 		fmt.Fprintf(stderr, "relapse run: %v\n", err)
 		return exitFail
 	}
-	code := exitOK
-	for i, it := range p.Items {
+	for i, it := range items {
 		if ctx.Err() != nil {
-			logf("interrupted: %d of %d runs not started", len(p.Items)-i, len(p.Items))
+			logf("interrupted: %d of %d runs not started", len(items)-i, len(items))
 			code = exitFail
 			break
 		}
-		if res, ok := runItem(ctx, eng, it, i+1, len(p.Items), logf); !ok {
+		if res, ok := runItem(ctx, eng, it, i+1, len(items), logf); !ok {
 			code = exitFail
 			if it.UserConfig != "" {
 				fmt.Fprintln(stdout, report.RegressionFailure(res, eng.Dir()))

@@ -52,6 +52,12 @@ type Diagnostics func(ctx context.Context, sb runtime.Sandbox, dir string) ([]st
 // A RELAPSE_TIME_SCALE stretches the variant's part (Run reports a bad one).
 func (it Item) Timeout() time.Duration {
 	scale, _ := incident.TimeScale()
+	return it.TimeoutAt(scale)
+}
+
+// TimeoutAt is Timeout on a machine scale times slower (a guest's time
+// scale, which is not this process' RELAPSE_TIME_SCALE).
+func (it Item) TimeoutAt(scale float64) time.Duration {
 	return incident.Scale(cmpDuration(it.Variant.Timeout, defaultTimeout), scale) + setupTimeout(scale) + time.Minute
 }
 
@@ -97,6 +103,9 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	}
 	scale, err := incident.TimeScale()
 	if err != nil {
+		return res, err
+	}
+	if err := checkKernel(it); err != nil {
 		return res, err
 	}
 	var cleanups cleanupStack
