@@ -115,8 +115,10 @@ func runGuests(ctx context.Context, guests []guestRun, sel selection, pos []stri
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), env...)
 		cmd.Stdout, cmd.Stderr = stderr, stderr
-		// guest.sh stops qemu and removes its files on SIGTERM.
+		// guest.sh stops qemu and removes its files on SIGTERM: on Ctrl-C,
+		// and when this process dies without a word (SIGKILL).
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 		cmd.WaitDelay = time.Minute
 		if err := cmd.Run(); err != nil {
 			logf("guest on kernel %s: %v after %s", g.kernel, err, time.Since(start).Round(time.Second))
