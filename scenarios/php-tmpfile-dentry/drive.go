@@ -66,7 +66,8 @@ func (a *uploading) Drive(ctx context.Context) error {
 
 // needed is how many requests the budgets need to be judged: the warm-up
 // and the span the coarsest metric needs before a growth at the budget's
-// rate passes its resolution (curve.Budget.MinSpan).
+// rate passes its resolution (curve.Budget.MinSpan), with a tenth more: the
+// fit starts at the first sample past the warm-up, not on it.
 func needed() int64 {
 	var span float64
 	for _, b := range budgets() {
@@ -74,7 +75,7 @@ func needed() int64 {
 			span = max(span, b.MinSpan())
 		}
 	}
-	return warmup + int64(math.Ceil(span))
+	return warmup + int64(math.Ceil(span*1.1))
 }
 
 // extension is how long the load may run past its time bound to serve the
