@@ -39,13 +39,16 @@ const (
 	warmup = 2000
 	// usageResolution is the smallest change of the pod's memory usage
 	// (memory.current, memory.usage_in_bytes) that is growth and not
-	// batching: the kernel charges a cgroup 64 pages at a time per CPU and
-	// holds what is not used yet, so the counter wanders over 64 pages x 2
-	// CPUs (the reference machine's and the guests') with nothing growing.
-	// At 50 B/request that takes 10.5k requests to resolve: the host's 28k
-	// do, a TCG guest's few thousand do not, and the budget is then
-	// inconclusive instead of a breach read from one batch.
-	usageResolution = 2 * 64 * 4096
+	// wander: the kernel charges a cgroup 64 pages at a time per CPU and
+	// holds what is not used yet (2 CPUs here and in the guests), and every
+	// request in flight holds its body's temp file (4 workers x 100 KiB),
+	// 912 KiB in all. Measured: a flat tmpfs-tmp run (kernel 6.1, cgroup v2,
+	// 28k requests past the warm-up) wandered over 1004 KiB between its 1st
+	// and 99th percentile. At 50 B/request that takes 18.7k requests to
+	// resolve: the host's 28k do, and a slower machine's load runs on until
+	// it has them (needed); with fewer the budget is inconclusive, never a
+	// breach read from the wander.
+	usageResolution = 2*64*4096 + concurrency*largeBody
 )
 
 // Images the variants start.
