@@ -7,7 +7,7 @@
 #   make regression CONTAINERD_CONFIG=<config.toml> [DOCKERD_CONFIG=<daemon.json>]
 #                                    judge YOUR runtime configuration against every budget
 #   make track-record                README.md's track record from docs/track-record/summary.json
-#   make guest [GUEST_KERNELS="6.1 6.12"] [GUEST_CGROUP=2] [GUEST_RUNS="<incident>/<variant> ..."]
+#   make guest [GUEST_KERNELS="6.1 6.12"] [GUEST_CGROUP=2] [INCIDENT=<id>] [VARIANT=<name>]
 #                                    the incidents in qemu guests with other kernels and cgroup v2
 #
 # All of them install what is missing first (Debian packages, cached runtimes).
@@ -41,16 +41,14 @@ export RELAPSE_RESULTS := $(RESULTS)
 export RELAPSE_BUILD_JOBS ?= 2
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-# Guests (scripts/guest.sh): Debian kernels, cgroup mode, and what runs in them.
-GUEST_KERNELS ?= 6.1 6.12
-GUEST_CGROUP  ?= 2
-GUEST_RUNS    ?= php-tmpfile-dentry/tmp-in-image php-tmpfile-dentry/tmpfs-tmp \
-                 containerd-huge-log-line/unlimited containerd-huge-log-line/default \
-                 dockerd-kill-dstate/control dockerd-kill-dstate/dstate-20-10-5
-# guest-check: the short guest run make test includes: containerd CRI pods on
-# cgroup v2 (~35 s in the guest). Not the unlimited variant: its budget is
-# per second, and a guest's writer, several times slower, can stay under it.
-GUEST_CHECK   ?= containerd-huge-log-line/default
+# Guests (scripts/guest.sh): Debian kernels, cgroup mode, and the time bounds'
+# stretch for software emulation (RELAPSE_TIME_SCALE; budgets never change).
+# What runs in them is a plan selection: the variants an incident marks for
+# the guests (Variant.Guest), `relapse plan -label guest` / `-label guest-check`,
+# narrowed by INCIDENT and VARIANT.
+GUEST_KERNELS    ?= 6.1 6.12
+GUEST_CGROUP     ?= 2
+GUEST_TIME_SCALE ?= 20
 
 .PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e coexist-all list vet bench bisect-demo clean-results guest guest-check track-record
 
@@ -135,15 +133,16 @@ bisect-demo: deps relapse
 	  $(RELAPSE) bisect containerd-execsync-drain-leak -variant vulnerable -good $(BISECT_GOOD) -bad $(BISECT_BAD) || rc=$$?; \
 	  echo "bisect $(BISECT_GOOD)..$(BISECT_BAD): $$(( $$(date +%s) - start ))s"; exit $$rc
 
-## guest-check: boot a kernel 6.1 guest on cgroup v2 (qemu, TCG) and run GUEST_CHECK in it
+## guest-check: boot a kernel 6.1 guest on cgroup v2 (qemu, TCG) and run the variants labelled guest-check in it
 guest-check: deps relapse
-	@start=$$(date +%s); rc=0; bash scripts/guest.sh -kernel 6.1 -cgroup 2 -timeout 1500 -- sh scripts/guest/runs.sh $(GUEST_CHECK) || rc=$$?; \
+	@start=$$(date +%s); rc=0; \
+	  bash scripts/guest.sh -kernel 6.1 -cgroup 2 -time-scale $(GUEST_TIME_SCALE) -timeout 1500 -- sh scripts/guest/runs.sh -label guest-check || rc=$$?; \
 	  echo "guest-check (kernel 6.1, cgroup v2): $$(( $$(date +%s) - start ))s"; exit $$rc
 
-## guest: GUEST_RUNS in one guest per kernel of GUEST_KERNELS, cgroup GUEST_CGROUP; results/guest-<kernel>-cgroup<N>-*
+## guest: the variants labelled guest in one guest per kernel of GUEST_KERNELS, cgroup GUEST_CGROUP; results/guest-<kernel>-cgroup<N>-*
 guest: deps relapse
 	@rc=0; for k in $(GUEST_KERNELS); do start=$$(date +%s); \
-	  bash scripts/guest.sh -kernel $$k -cgroup $(GUEST_CGROUP) -timeout 5400 -- sh scripts/guest/runs.sh $(GUEST_RUNS) || rc=1; \
+	  bash scripts/guest.sh -kernel $$k -cgroup $(GUEST_CGROUP) -time-scale $(GUEST_TIME_SCALE) -timeout 10800 -- sh scripts/guest/runs.sh -label guest $(SELECT) || rc=1; \
 	  echo "guest kernel $$k cgroup v$(GUEST_CGROUP): $$(( $$(date +%s) - start ))s"; done; exit $$rc
 
 ## bench: benchmarks of the harness' own hot paths (fit, sampler), recorded under results/

@@ -21,9 +21,12 @@
 #                           $RELAPSE_RESULTS or <repo>/results)
 #   -run-id ID              run id for the guest's relapse run (default
 #                           guest-<kernel>-cgroup<N>-<UTC time>)
-#   -time-scale N           RELAPSE_TIME_SCALE in the guest (default 10): the
-#                           cases' time bounds (load duration, readiness)
-#                           stretched for emulation; budgets do not change
+#   -time-scale N           RELAPSE_TIME_SCALE in the guest (default 20): the
+#                           cases' time bounds (load duration, readiness,
+#                           setup) stretched for emulation; budgets do not
+#                           change. 20, not 10: a container's stop and start
+#                           takes ~10 s under TCG, and at 10 the dstate
+#                           control's start missed its deadline at call 34
 #   -build-only             build (or find) the kernel and disk, do not boot
 # COMMAND runs in the guest as `sh -c` from the relapse checkout, with
 # RELAPSE_RESULTS and RELAPSE_RUN_ID set, e.g.
@@ -60,7 +63,7 @@ prog=guest
 die() { echo "$prog: $*" >&2; exit 2; }
 log() { echo "$prog: $(date -u +%H:%M:%S) $*" >&2; }
 
-time_scale=${RELAPSE_TIME_SCALE:-10} cpu=${RELAPSE_GUEST_CPU:-qemu64} kernel=6.1 cgroup=2 mem=6G smp=2 timeout=2700 results= run_id= build_only=0
+time_scale=${RELAPSE_TIME_SCALE:-20} cpu=${RELAPSE_GUEST_CPU:-qemu64} kernel=6.1 cgroup=2 mem=6G smp=2 timeout=2700 results= run_id= build_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     -kernel) kernel=${2:?-kernel needs a value}; shift 2 ;;

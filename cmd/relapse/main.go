@@ -33,7 +33,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"run", "[ID] [-variant V] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F]", "run incidents end to end on private runtimes and write results/<run>; exit 1 if any run is not ok", runRun},
+		{"run", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F]", "run incidents end to end on private runtimes and write results/<run>; exit 1 if any run is not ok", runRun},
 		{"plan", "[ID] [same flags as run] [-builds|-json]", "print what run would run and the verdict each must give; -builds: only the runtime builds it needs", runPlan},
 		{"judge", "DIR", "recompute every verdict of a saved run from its series; exit 1 on any difference from summary.json", runJudge},
 		{"list", "", "list the incidents: id, runtime, variants, title", runList},

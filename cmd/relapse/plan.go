@@ -17,7 +17,7 @@ import (
 // each cell's runtime, containerd and runc); -cells only the matrix cells
 // that run something (the nightly's jobs); -json the plan for other tools.
 func runPlan(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("plan", "[ID] [-variant V] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-builds|-cells|-json]", stderr)
+	fs := newFlags("plan", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-builds|-cells|-json]", stderr)
 	sel := selectionFlags(fs)
 	builds := fs.Bool("builds", false, "print only the runtime builds the plan needs, space separated")
 	cells := fs.Bool("cells", false, "print only the matrix cells that run something, space separated")
@@ -57,6 +57,7 @@ type planItem struct {
 	Runtime  string   `json:"runtime"`
 	Cell     string   `json:"cell,omitempty"`
 	Build    string   `json:"build,omitempty"`
+	Kernel   string   `json:"kernel,omitempty"`
 	Expect   string   `json:"expect"`
 	Why      string   `json:"why"`
 	Labels   []string `json:"labels"`
@@ -66,9 +67,13 @@ type planItem struct {
 func planView(p engine.Plan) any {
 	items := []planItem{}
 	for _, it := range p.Items {
+		kernel := ""
+		if k, ok := it.Kernel(); ok {
+			kernel = k.String()
+		}
 		items = append(items, planItem{
 			Name: it.Name(), Incident: it.Incident.ID, Variant: it.Variant.Name, Runtime: string(it.Runtime),
-			Cell: it.Cell, Build: it.Build(), Expect: string(it.Expect), Why: it.Why, Labels: it.Labels(), Config: it.UserConfig,
+			Cell: it.Cell, Build: it.Build(), Kernel: kernel, Expect: string(it.Expect), Why: it.Why, Labels: it.Labels(), Config: it.UserConfig,
 		})
 	}
 	return struct {
@@ -88,6 +93,9 @@ func printPlan(w io.Writer, p engine.Plan) {
 			on = it.Build()
 		case it.UserConfig != "":
 			on += " with " + it.UserConfig
+		}
+		if k, ok := it.Kernel(); ok {
+			on += fmt.Sprintf(" on kernel %s, cgroup v%d", k.Release, k.Cgroup)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.Name(), on, it.Expect, oneLine(it.Why))
 	}

@@ -24,7 +24,7 @@ import (
 // image builds, the sandbox, the drive with its live slope, the verdict.
 // Ctrl-C stops the current variant and still cleans up everything it made.
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "[ID] [-variant V] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID]", stderr)
+	fs := newFlags("run", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID]", stderr)
 	sel := selectionFlags(fs)
 	resultsDir := fs.String("results", os.Getenv("RELAPSE_RESULTS"), "results directory (default <repo>/results, or $RELAPSE_RESULTS)")
 	runID := fs.String("run-id", os.Getenv("RELAPSE_RUN_ID"), "the run's id and directory name (default a UTC timestamp)")
@@ -49,19 +49,32 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "relapse run: %v\n", err)
 		return exitFail
 	}
+	host, err := results.HostInfo()
+	if err != nil {
+		fmt.Fprintf(stderr, "relapse run: %v\n", err)
+		return exitFail
+	}
+	// Cells on a kernel this machine does not run go to guests first.
+	items, guests := splitByKernel(p.Items, host)
+	code := exitOK
+	if len(guests) > 0 && !runGuests(ctx, guests, sel, pos, *resultsDir, *runID, stderr, logf) {
+		code = exitFail
+	}
+	if len(items) == 0 {
+		return code
+	}
 	eng, err := engine.Open(ctx, engine.Options{Results: *resultsDir, RunID: *runID, Logf: logf})
 	if err != nil {
 		fmt.Fprintf(stderr, "relapse run: %v\n", err)
 		return exitFail
 	}
-	code := exitOK
-	for i, it := range p.Items {
+	for i, it := range items {
 		if ctx.Err() != nil {
-			logf("interrupted: %d of %d runs not started", len(p.Items)-i, len(p.Items))
+			logf("interrupted: %d of %d runs not started", len(items)-i, len(items))
 			code = exitFail
 			break
 		}
-		if res, ok := runItem(ctx, eng, it, i+1, len(p.Items), logf); !ok {
+		if res, ok := runItem(ctx, eng, it, i+1, len(items), logf); !ok {
 			code = exitFail
 			if it.UserConfig != "" {
 				fmt.Fprintln(stdout, report.RegressionFailure(res, eng.Dir()))
@@ -88,6 +101,8 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 // verdict, and returns its last result and whether it ended ok.
 func runItem(ctx context.Context, eng *engine.Engine, it engine.Item, n, of int, logf func(string, ...any)) (res results.Result, ok bool) {
 	attempts := max(it.Variant.Attempts, 1)
+	start := time.Now()
+	defer func() { logf("[%d/%d] %s: done in %s", n, of, it.Name(), time.Since(start).Round(time.Second)) }()
 	for a := 1; a <= attempts; a++ {
 		logf("[%d/%d] %s: must %s (%s)", n, of, it.Name(), it.Expect, it.Why)
 		ictx, cancel := context.WithTimeout(ctx, it.Timeout())

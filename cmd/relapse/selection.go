@@ -15,12 +15,13 @@ import (
 // selection is the flags `plan` and `run` share: what to run, on which
 // builds, against which of the user's configurations.
 type selection struct {
-	variant, runtimes, containerdConfig, dockerdConfig *string
+	variant, label, runtimes, containerdConfig, dockerdConfig *string
 }
 
 func selectionFlags(fs *flag.FlagSet) selection {
 	return selection{
 		variant:          fs.String("variant", "", "only the variant with this exact name"),
+		label:            fs.String("label", "", "only the variants carrying this label (`relapse plan -json` lists them), e.g. guest or guest-check"),
 		runtimes:         fs.String("runtimes", "", "a matrix: runtime builds, e.g. 'containerd-1.7.18 dockerd-20.10.5'; every unpinned variant runs once on each build of its runtime"),
 		containerdConfig: fs.String("containerd-config", "", "regression mode: judge this containerd config.toml (your binary: RELAPSE_CONTAINERD)"),
 		dockerdConfig:    fs.String("dockerd-config", "", "regression mode: judge this dockerd daemon.json (your binary: RELAPSE_DOCKERD)"),
@@ -35,7 +36,7 @@ func (s selection) plan(args []string) (engine.Plan, error) {
 	if len(pos) > 1 {
 		return engine.Plan{}, fmt.Errorf("takes at most one incident id, got %d: %q", len(pos), strings.Join(pos, " "))
 	}
-	f := engine.Filter{Variant: *s.variant}
+	f := engine.Filter{Variant: *s.variant, Label: *s.label}
 	if len(pos) == 1 {
 		f.Incident = pos[0]
 	}

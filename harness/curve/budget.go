@@ -31,6 +31,13 @@ type Budget struct {
 	Warmup float64 `json:"warmup,omitempty"`
 	// SettleWindow is how many trailing seconds a Residual budget takes the median of.
 	SettleWindow float64 `json:"settle_window,omitempty"`
+	// Resolution is, for a Slope, the smallest change of the metric the
+	// source resolves (in the metric's unit): a counter that moves in
+	// batches hides any growth smaller than one batch. A slope fitted over a
+	// span too short for a growth at the budget's rate to exceed it
+	// (span x Max < Resolution) is inconclusive, never a hold or a breach:
+	// the run was too short for the budget, whatever the fit says.
+	Resolution float64 `json:"resolution,omitempty"`
 	// Why says where the number comes from (a measurement, a write-up).
 	Why string `json:"why,omitempty"`
 }
@@ -46,8 +53,10 @@ func (b Budget) Validate() error {
 		return fmt.Errorf("slope budget on %s: per must be %q or %q, got %q", b.Metric, PerSecond, PerOp, b.Per)
 	case b.Max < 0 && b.Kind != Slope:
 		return fmt.Errorf("budget %s on %s: max %g is negative", b.Kind, b.Metric, b.Max)
-	case b.Warmup < 0 || b.SettleWindow < 0:
-		return fmt.Errorf("budget %s on %s: warmup and settle window must not be negative", b.Kind, b.Metric)
+	case b.Warmup < 0 || b.SettleWindow < 0 || b.Resolution < 0:
+		return fmt.Errorf("budget %s on %s: warmup, settle window and resolution must not be negative", b.Kind, b.Metric)
+	case b.Resolution > 0 && (b.Kind != Slope || b.Max <= 0):
+		return fmt.Errorf("budget %s on %s: a resolution needs a slope budget with a positive max (the span it needs is resolution / max)", b.Kind, b.Metric)
 	}
 	return nil
 }
@@ -68,4 +77,14 @@ func (b Budget) Unit(metricUnit string) string {
 		return metricUnit + "/" + string(b.Per)
 	}
 	return metricUnit
+}
+
+// MinSpan is the span of the fitted axis (ops or seconds) over which a
+// growth at the budget's rate exceeds the metric's resolution; 0 when the
+// budget names no resolution.
+func (b Budget) MinSpan() float64 {
+	if b.Kind != Slope || b.Resolution <= 0 || b.Max <= 0 {
+		return 0
+	}
+	return b.Resolution / b.Max
 }

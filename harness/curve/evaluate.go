@@ -2,6 +2,8 @@ package curve
 
 import (
 	"fmt"
+	"math"
+	"slices"
 )
 
 // Phase names the harness marks on every series.
@@ -100,6 +102,30 @@ func evalSlope(e Evaluation, s Series) Evaluation {
 	e.Verdict = judge(f.Slope, b.Max)
 	e.Certain = f.N >= minCertainPoints && f.Lo > b.Max
 	e.Detail = fmt.Sprintf("slope %g/%s (95%% CI %g..%g, n=%d), budget %g", f.Slope, b.Per, f.Lo, f.Hi, f.N, b.Max)
+	if b.Resolution > 0 {
+		e = resolved(e, slices.Max(xs)-slices.Min(xs))
+	}
+	return e
+}
+
+// resolved keeps a slope's verdict only where the growth it stands on
+// exceeds the metric's resolution over the fitted span: a hold needs the
+// span over which a growth at the budget's rate would have shown (MinSpan),
+// a breach a growth at its lower confidence bound larger than the
+// resolution (one jump across a batched counter's whole band fits as a
+// growth of up to the resolution). Anything else is inconclusive: the run
+// was too short for what the counter can resolve.
+func resolved(e Evaluation, span float64) Evaluation {
+	b, f := e.Budget, e.Fit
+	if e.Verdict == Breach && f.Lo*span >= b.Resolution {
+		return e
+	}
+	if e.Verdict == Hold && span >= b.MinSpan() {
+		return e
+	}
+	e.Verdict, e.Certain = Inconclusive, false
+	e.Detail += fmt.Sprintf("; over the %g %s fitted, a growth at the budget's rate stays under the metric's resolution %g (it needs %g %s): too short to judge",
+		span, b.Per, b.Resolution, math.Ceil(b.MinSpan()), b.Per)
 	return e
 }
 

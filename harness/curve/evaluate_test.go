@@ -170,3 +170,57 @@ func TestBreachCertainWaitsForSlopeFits(t *testing.T) {
 	g.Expect(BreachCertain([]Evaluation{crossed, fitted})).To(BeTrue())
 	g.Expect(BreachCertain([]Evaluation{fitted})).To(BeFalse())
 }
+
+// batched is a flat memory counter that moves in charge batches, as a
+// cgroup's memory.current does (each CPU holds up to 64 pages charged ahead):
+// its value wanders between base and base+2 batches, and nothing grows.
+func batched(ops int, seed uint64) Series {
+	const batch = 256 << 10
+	r := rand.New(rand.NewPCG(seed, seed))
+	s := Series{Metric: "m", Unit: "bytes", Phases: []Phase{{PhaseStimulus, 0}}}
+	held := 0
+	for i := 0; i <= ops; i += 10 {
+		if r.IntN(20) == 0 {
+			held = r.IntN(3)
+		}
+		s.Points = append(s.Points, Point{T: float64(i) / 10, Op: float64(i), V: 100<<20 + float64(held*batch)})
+	}
+	return s
+}
+
+func TestSlopeUnderTheResolutionIsInconclusive(t *testing.T) {
+	b := Budget{Metric: "m", Kind: Slope, Per: PerOp, Max: 50, Resolution: 512 << 10}
+	if got := b.MinSpan(); got < 10485 || got > 10486 {
+		t.Fatalf("MinSpan %g, want 512 KiB / 50 B = 10486 ops", got)
+	}
+	for seed := uint64(1); seed <= 20; seed++ {
+		// 1600 ops: 50 B/op would be 78 KiB, a third of one batch.
+		e := Evaluate(b, batched(1600, seed), true)
+		if e.Verdict != Inconclusive || e.Certain {
+			t.Fatalf("seed %d, 1600 ops: %s (%s), want inconclusive", seed, e.Verdict, e.Detail)
+		}
+		// 30000 ops: the counter's wander is small against 50 B/op.
+		if e := Evaluate(b, batched(30000, seed), true); e.Verdict != Hold {
+			t.Fatalf("seed %d, 30000 ops: %s (%s), want hold", seed, e.Verdict, e.Detail)
+		}
+	}
+	// Without the resolution, the short run's wander reads as a verdict.
+	plain := b
+	plain.Resolution = 0
+	verdicts := map[Verdict]int{}
+	for seed := uint64(1); seed <= 20; seed++ {
+		verdicts[Evaluate(plain, batched(1600, seed), true).Verdict]++
+	}
+	if verdicts[Breach] == 0 {
+		t.Fatalf("the short batched runs gave %v without a resolution; the test's counter does not wander enough to show the point", verdicts)
+	}
+	// A leak far above the budget passes the resolution early: 500 B/op
+	// over 2000 ops is ~1 MB, two batches.
+	leak := sampled(1, 20, 0, 100, func(_, op float64) float64 { return 100<<20 + 500*op }, nil, 4096)
+	if e := Evaluate(b, leak, true); e.Verdict != Breach || !e.Certain {
+		t.Fatalf("500 B/op over 2000 ops: %s certain=%v (%s), want a certain breach", e.Verdict, e.Certain, e.Detail)
+	}
+	if err := (Budget{Metric: "m", Kind: Ceiling, Max: 1, Resolution: 1}).Validate(); err == nil {
+		t.Fatal("a resolution on a ceiling budget validated")
+	}
+}

@@ -10,9 +10,10 @@ import (
 
 // Cell is one runtime build a matrix measures, with what it runs under:
 //
-//	<containerd|dockerd>-<x.y.z>[/containerd-<x.y.z>][/runc-<x.y.z>]
+//	<containerd|dockerd>-<x.y.z>[/containerd-<x.y.z>][/runc-<x.y.z>][/kernel-<x.y>-cgroup<N>]
 //
-// e.g. "containerd-2.3.5/runc-1.3.6" or "dockerd-28.5.2/containerd-2.3.5".
+// e.g. "containerd-2.3.5/runc-1.3.6", "dockerd-28.5.2/containerd-2.3.5" or
+// "containerd-1.6.20/kernel-6.12-cgroup2" (kernel.go).
 // The qualifiers after "/" are each "<name>-<value>", in any order when
 // parsed and in the order of the qualifiers table when printed, so String is
 // the canonical name and ParseCell(c.String()) == c. An unnamed qualifier
@@ -29,6 +30,9 @@ type Cell struct {
 	// Runc is the runc the daemon starts containers with; empty means the
 	// dockerd's companion or, for containerd, the machine's runc.
 	Runc string
+	// Kernel is the kernel and cgroup mode the cell runs on (a Kernel's
+	// string, e.g. "6.12-cgroup2"); empty means the machine's.
+	Kernel string
 }
 
 // qualifier is one optional "/<name>-<value>" part of a cell. A new axis
@@ -51,6 +55,10 @@ func qualifiers() []qualifier {
 			return checkRelease(v)
 		}},
 		{name: "runc", field: func(c *Cell) *string { return &c.Runc }, check: func(_ Cell, v string) error { return checkRelease(v) }},
+		{name: "kernel", field: func(c *Cell) *string { return &c.Kernel }, check: func(_ Cell, v string) error {
+			_, err := ParseKernel(v)
+			return err
+		}},
 	}
 }
 
@@ -77,7 +85,7 @@ func checkRelease(v string) error {
 }
 
 // cellSyntax is what every ParseCell error shows.
-const cellSyntax = "want <containerd|dockerd>-<version>[/containerd-<version>][/runc-<version>], e.g. containerd-1.7.18, containerd-2.3.5/runc-1.3.6 or dockerd-28.5.2"
+const cellSyntax = "want <containerd|dockerd>-<version>[/containerd-<version>][/runc-<version>][/kernel-<x.y>-cgroup<1|2>], e.g. containerd-1.7.18, containerd-2.3.5/runc-1.3.6, dockerd-28.5.2 or containerd-1.6.20/kernel-6.12-cgroup2"
 
 // ParseCell reads one cell, saying what a cell looks like when s is not one.
 func ParseCell(s string) (Cell, error) {

@@ -25,6 +25,9 @@ type Filter struct {
 	// their pinned build: a bisection judges one variant's workload and
 	// budgets on builds the variant does not name.
 	Repin bool
+	// Label keeps only the items carrying this selection label (Item.Labels),
+	// e.g. "guest"; empty means all.
+	Label string
 	// ContainerdConfig and DockerdConfig make the plan a regression run:
 	// each incident's regression variant runs on the user's file for its
 	// runtime and must hold. At least one is set in regression mode.
@@ -69,8 +72,8 @@ func (it Item) Name() string {
 }
 
 // Labels are the item's selection labels: the incident id, the runtime,
-// the cell (in a matrix), "regression" (in regression mode) and the
-// variant's own.
+// the cell (in a matrix), "regression" (in regression mode), the variant's
+// own and its guest marker's ("guest", "guest-check").
 func (it Item) Labels() []string {
 	l := []string{it.Incident.ID, string(it.Runtime)}
 	if it.Cell != "" {
@@ -79,7 +82,8 @@ func (it Item) Labels() []string {
 	if it.UserConfig != "" {
 		l = append(l, "regression")
 	}
-	return append(l, it.Variant.Labels...)
+	l = append(l, it.Variant.Labels...)
+	return append(l, it.Variant.Guest.Labels()...)
 }
 
 // Build is the runtime build the item runs, with its pairing (a cell's
@@ -203,6 +207,13 @@ func NewPlan(cat incident.Catalog, f Filter) (Plan, error) {
 		}
 		p.Items = slices.DeleteFunc(p.Items, func(it Item) bool { return it.Variant.Name != f.Variant })
 	}
+	if f.Label != "" {
+		all := p.Items
+		p.Items = slices.DeleteFunc(slices.Clone(all), func(it Item) bool { return !slices.Contains(it.Labels(), f.Label) })
+		if len(p.Items) == 0 && len(all) > 0 {
+			return p, unknownLabelError(f.Label, all)
+		}
+	}
 	if len(p.Items) == 0 {
 		return p, emptyPlanError(f)
 	}
@@ -278,6 +289,21 @@ func knownVariant(incidents []incident.Incident, name string) error {
 		}
 	}
 	return fmt.Errorf("unknown variant %q; known variants: %s", name, strings.Join(names, ", "))
+}
+
+// unknownLabelError names the labels the selection had, so a typo in a
+// label reads as one.
+func unknownLabelError(label string, items []Item) error {
+	var labels []string
+	for _, it := range items {
+		for _, l := range it.Labels() {
+			if !slices.Contains(labels, l) {
+				labels = append(labels, l)
+			}
+		}
+	}
+	slices.Sort(labels)
+	return fmt.Errorf("no selected variant carries label %q; their labels: %s", label, strings.Join(labels, ", "))
 }
 
 func emptyPlanError(f Filter) error {

@@ -23,9 +23,13 @@ const (
 	defaultTimeout  = 2 * time.Minute
 	// baselineFor is how long the sampler records before the drive starts.
 	baselineFor = time.Second
-	// setupTimeout bounds a sandbox's start and its image loads, before the
-	// variant's own timeout starts.
-	setupTimeout = 6 * time.Minute
+	// setupPerScale and minSetup bound a sandbox's start and its image
+	// loads, before the variant's own timeout starts: a minute per unit of
+	// time scale, at least 6 minutes (the 200 MB PHP image takes 2-5 minutes
+	// to load into dockerd in a TCG guest; a stop and start of a container
+	// about 10 s there, against a second on the host).
+	setupPerScale = time.Minute
+	minSetup      = 6 * time.Minute
 	// cleanupTimeout bounds the cleanups after a variant, also after Ctrl-C.
 	cleanupTimeout = 2 * time.Minute
 	// diagnoseTimeout bounds the diagnostics after a breach or a failure.
@@ -48,7 +52,19 @@ type Diagnostics func(ctx context.Context, sb runtime.Sandbox, dir string) ([]st
 // A RELAPSE_TIME_SCALE stretches the variant's part (Run reports a bad one).
 func (it Item) Timeout() time.Duration {
 	scale, _ := incident.TimeScale()
-	return incident.Scale(cmpDuration(it.Variant.Timeout, defaultTimeout), scale) + setupTimeout + time.Minute
+	return it.TimeoutAt(scale)
+}
+
+// TimeoutAt is Timeout on a machine scale times slower (a guest's time
+// scale, which is not this process' RELAPSE_TIME_SCALE).
+func (it Item) TimeoutAt(scale float64) time.Duration {
+	return incident.Scale(cmpDuration(it.Variant.Timeout, defaultTimeout), scale) + setupTimeout(scale) + time.Minute
+}
+
+// setupTimeout bounds a sandbox's start and image loads on a machine scale
+// times slower than the one the cases were measured on.
+func setupTimeout(scale float64) time.Duration {
+	return max(incident.Scale(setupPerScale, scale), minSetup)
 }
 
 func cmpDuration(d, def time.Duration) time.Duration {
@@ -89,6 +105,9 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	if err != nil {
 		return res, err
 	}
+	if err := checkKernel(it); err != nil {
+		return res, err
+	}
 	var cleanups cleanupStack
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -105,7 +124,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	// slow machine (a TCG guest loads a 200 MB image for minutes) does not
 	// eat the variant's own timeout, which bounds the workload and drive.
 	// The daemons outlive setupCtx: they are not started under it.
-	setupCtx, cancelSetup := context.WithTimeout(ctx, setupTimeout)
+	setupCtx, cancelSetup := context.WithTimeout(ctx, setupTimeout(scale))
 	defer cancelSetup()
 
 	sb, err := e.sandboxes(it, logf)

@@ -80,6 +80,9 @@ type Variant struct {
 	RunToEnd bool
 	// Labels are extra labels (e.g. "slow") for selection and Ginkgo.
 	Labels []string
+	// Guest marks a variant for the guest runs (other kernels, cgroup v2);
+	// it adds the labels those runs select by (Guest.Labels).
+	Guest Guest
 	// Attempts is how many runs a suite may make to see the expected
 	// verdict; 0 or 1 means once. More is only for a fault whose outcome
 	// races inside the daemon itself, with the odds in Why.
@@ -210,6 +213,9 @@ func (v Variant) validate() error {
 		if !idPattern.MatchString(l) {
 			return fmt.Errorf("label %q: want lower-case words joined by '-'", l)
 		}
+	}
+	if err := v.Guest.validate(); err != nil {
+		return err
 	}
 	return nil
 }

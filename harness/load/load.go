@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/relapse-dev/relapse/harness/probe"
@@ -53,6 +54,13 @@ type Options struct {
 	// Timeout bounds the whole run (> 0). No request starts after it;
 	// requests in flight then finish within RequestTimeout.
 	Timeout time.Duration
+	// MinOK and Extend make the time bound a count where it must be: when
+	// Timeout passes with fewer than MinOK requests answered, sending goes
+	// on for up to Extend more until MinOK are. A per-request budget needs
+	// a number of requests, and a slow machine (an emulated guest) serves
+	// far fewer in the time bound than the one it was set on.
+	MinOK  int64
+	Extend time.Duration
 	// RequestTimeout bounds each request (default 10s).
 	RequestTimeout time.Duration
 	// Ops, if set, is incremented once per request answered with a 2xx
@@ -115,6 +123,9 @@ func (o *Options) validate() error {
 	}
 	if o.Timeout <= 0 {
 		return fmt.Errorf("load: Timeout %s must be > 0: a run is bounded in time", o.Timeout)
+	}
+	if o.MinOK < 0 || o.Extend < 0 {
+		return fmt.Errorf("load: MinOK %d and Extend %s must not be negative", o.MinOK, o.Extend)
 	}
 	if o.RequestTimeout < 0 {
 		return fmt.Errorf("load: RequestTimeout %s is negative (0 = %s)", o.RequestTimeout, defaultRequestTimeout)
@@ -182,6 +193,8 @@ type runner struct {
 	url    string
 	client *http.Client
 	body   []byte
+	// answered counts requests answered with a 2xx status so far.
+	answered atomic.Int64
 }
 
 type workerResult struct {
@@ -193,8 +206,11 @@ type workerResult struct {
 func (r *runner) run(ctx context.Context) (Stats, error) {
 	// runCtx stops new sends at the time bound; requests in flight use ctx
 	// so they can finish (within RequestTimeout) and are not miscounted.
-	runCtx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	runCtx, cancel := context.WithTimeout(ctx, r.opts.Timeout+r.opts.Extend)
 	defer cancel()
+	if r.opts.Extend > 0 {
+		go r.endAtMinOK(runCtx, cancel)
+	}
 
 	jobs := make(chan struct{})
 	results := make([]workerResult, r.opts.Concurrency)
@@ -240,6 +256,28 @@ func (r *runner) run(ctx context.Context) (Stats, error) {
 		return st, fmt.Errorf("load: none of %d requests to %s succeeded (errors %v); is the workload up and listening there?", st.Sent, r.url, st.Errors)
 	}
 	return st, nil
+}
+
+// endAtMinOK ends the run at Timeout if MinOK requests were answered by
+// then, else as soon as they are (runCtx ends it at Timeout+Extend).
+func (r *runner) endAtMinOK(runCtx context.Context, cancel context.CancelFunc) {
+	t := time.NewTimer(r.opts.Timeout)
+	defer t.Stop()
+	select {
+	case <-runCtx.Done():
+		return
+	case <-t.C:
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for r.answered.Load() < r.opts.MinOK {
+		select {
+		case <-runCtx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+	cancel()
 }
 
 // dispatch hands out up to Total jobs, paced to Rate, until ctx ends. It
@@ -301,6 +339,7 @@ func (r *runner) one(ctx context.Context, res *workerResult) {
 		res.errors[classify(ctx, err)]++
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		res.ok++
+		r.answered.Add(1)
 		res.latencies = append(res.latencies, d)
 		r.opts.Ops.Add(1)
 	default:

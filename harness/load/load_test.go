@@ -251,3 +251,20 @@ func TestPercentile(t *testing.T) {
 		t.Errorf("single p99 = %s", p)
 	}
 }
+
+// A slow server: the time bound alone ends the run at ~10 answers; with
+// MinOK the run goes on past it until MinOK are answered, then stops.
+func TestRunExtendsToMinOK(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(20 * time.Millisecond) }))
+	defer srv.Close()
+	opts := Options{URL: srv.URL, Concurrency: 1, Total: 1000, Timeout: 200 * time.Millisecond}
+	st, err := Run(context.Background(), opts)
+	if !errors.Is(err, ErrIncomplete) || st.OK > 15 {
+		t.Fatalf("without MinOK: %v, %s; want incomplete at ~10 answered", err, st)
+	}
+	opts.MinOK, opts.Extend = 40, 10*time.Second
+	st, err = Run(context.Background(), opts)
+	if !errors.Is(err, ErrIncomplete) || st.OK < 40 || st.OK > 45 || st.Elapsed > 5*time.Second {
+		t.Fatalf("with MinOK 40: %v, %s; want incomplete just past 40 answered, well before the extension's end", err, st)
+	}
+}

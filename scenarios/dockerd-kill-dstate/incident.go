@@ -90,13 +90,14 @@ func Incident() incident.Incident {
 			variant("dstate", curve.Hold, "20.10.24: calls in flight plateau and drain after the loop", "",
 				stuckReader{hang: hostHang{}}),
 			variant("dstate-20-10-5", curve.Breach, "20.10.5: every abandoned stop call leaks 2 goroutines and 1 fd", "20.10.5",
-				stuckReader{hang: hostHang{}}),
+				stuckReader{hang: hostHang{}}).In(incident.InGuest),
 			variant("dstate-sidecar", curve.Hold, "the CSI shape: the FUSE server in a sidecar container, the reader on an rslave bind", "",
 				stuckReader{hang: sidecarHang{}}),
 			{
 				Name: "control", Expect: curve.Hold, Why: "the same loop on a container that dies normally: nothing in flight, nothing kept",
 				Budgets: budgets(), RunToEnd: true, Interval: 250 * time.Millisecond, Timeout: 4 * time.Minute,
-				Case: restarter{},
+				Guest: incident.InGuest,
+				Case:  restarter{},
 			},
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -34,9 +35,11 @@ type loadReport struct {
 // Drive POSTs requests bodies at rate, one op per request served, then
 // samples a short tail to show the kmem does not come back by itself.
 func (a *uploading) Drive(ctx context.Context) error {
+	need := needed()
 	st, err := load.Run(ctx, load.Options{
 		URL: uploadURL(a.port), BodySize: a.cfg.bodySize, Rate: rate, Concurrency: concurrency,
 		Total: requests, Timeout: incident.Scale(loadFor, a.scale), Ops: a.ops, Dial: a.dial,
+		MinOK: need, Extend: extension(ctx, a.scale),
 	})
 	a.logf("php-upload load: %s", st)
 	if werr := a.writeLoadReport(st, err); werr != nil {
@@ -45,8 +48,11 @@ func (a *uploading) Drive(ctx context.Context) error {
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return err // stopped early on a certain breach, or timed out; wraps ctx.Err()
-	case errors.Is(err, load.ErrIncomplete) && st.OK >= requests/3:
+	case errors.Is(err, load.ErrIncomplete) && st.OK >= need:
 		a.logf("php-upload: %v; judging the %d requests served", err, st.OK)
+	case errors.Is(err, load.ErrIncomplete):
+		return fmt.Errorf("php-upload served %d requests at %.1f/s before the variant's time ran out; its budgets need %d (the warm-up and the span pod memory's resolution needs): this machine is too slow to judge them: %w",
+			st.OK, st.Rate, need, err)
 	case err != nil:
 		return fmt.Errorf("php-upload load: %w", err)
 	}
@@ -56,6 +62,31 @@ func (a *uploading) Drive(ctx context.Context) error {
 	}
 	a.mark(curve.PhaseSettle)
 	return wait.Sleep(ctx, tail)
+}
+
+// needed is how many requests the budgets need to be judged: the warm-up
+// and the span the coarsest metric needs before a growth at the budget's
+// rate passes its resolution (curve.Budget.MinSpan), with a tenth more: the
+// fit starts at the first sample past the warm-up, not on it.
+func needed() int64 {
+	var span float64
+	for _, b := range budgets() {
+		if b.Per == curve.PerOp {
+			span = max(span, b.MinSpan())
+		}
+	}
+	return warmup + int64(math.Ceil(span*1.1))
+}
+
+// extension is how long the load may run past its time bound to serve the
+// requests the budgets need: until the variant's deadline, less the tail and
+// a margin for the verdict, both stretched like the bound.
+func extension(ctx context.Context, scale float64) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	return max(time.Until(dl)-incident.Scale(loadFor+tail+10*time.Second, scale), 0)
 }
 
 // writeLoadReport writes load.json into the variant's results directory.

@@ -72,3 +72,12 @@ func TestExtrasTieKmemToDentries(t *testing.T) {
 		t.Errorf("negative_dentries_per_request %g, want 1", d)
 	}
 }
+
+// The load's count floor: the warm-up plus (a tenth more than) the span over
+// which 50 B/request passes pod memory's 912 KiB resolution. The host's 30k
+// requests pass it.
+func TestNeededRequests(t *testing.T) {
+	if n := needed(); n != warmup+20546 || n > requests {
+		t.Fatalf("needed() = %d, want %d and within the %d requests a run sends", n, warmup+20546, requests)
+	}
+}

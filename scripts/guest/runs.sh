@@ -1,17 +1,12 @@
 #!/bin/sh
-# runs.sh INCIDENT/VARIANT...: the command `make guest` gives a guest. Each
-# selection is one `relapse run` (it takes one incident and one variant),
-# recorded as its own run, <RELAPSE_RUN_ID>-<incident>-<variant>, so the
-# host gets one results directory per selection. Exit 1 if any was not ok.
+# runs.sh RELAPSE-RUN-ARGS...: the command the guest targets give a guest,
+# e.g. `runs.sh -label guest`. One `relapse run` of that plan selection (one
+# results directory, RELAPSE_RUN_ID), then what the runs left behind in the
+# guest. Exit 1 if a run was not ok or a process was left.
 rc=0
-base=$RELAPSE_RUN_ID
-for sel in "$@"; do
-  id=${sel%%/*} variant=${sel#*/}
-  [ "$id" != "$sel" ] && [ -n "$variant" ] || { echo "runs.sh: '$sel' is not INCIDENT/VARIANT" >&2; rc=2; continue; }
-  start=$(date +%s)
-  RELAPSE_RUN_ID=$base-$id-$variant bin/relapse run "$id" -variant "$variant" || rc=1
-  echo "runs.sh: $sel took $(( $(date +%s) - start ))s"
-done
+start=$(date +%s)
+bin/relapse run "$@" || rc=1
+echo "runs.sh: relapse run $* took $(( $(date +%s) - start ))s"
 # What the runs left behind in the guest: cgroups (v2: directories below
 # the root; a parent such as /docker may stay, empty), processes in them,
 # mounts under relapse's temp base. Any process left fails the run.
