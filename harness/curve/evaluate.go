@@ -20,11 +20,21 @@ const (
 	minDistinctXValues = 3
 )
 
-// Evaluate judges one budget on its metric's series. final says the run is
-// over: a residual budget is only judged then, and an inconclusive result is
-// only reported then (before, it just means "not yet").
+// Evaluate judges one budget on its metric's series with DefaultRules.
+// final says the run is over: a residual budget is only judged then, and
+// an inconclusive result is only reported then (before, it just means
+// "not yet").
 func Evaluate(b Budget, s Series, final bool) Evaluation {
+	return EvaluateWith(DefaultRules, b, s, final)
+}
+
+// EvaluateWith is Evaluate under the given rules. The rules differ only on
+// slope budgets; ceilings, growth and residuals are judged alike.
+func EvaluateWith(rules Rules, b Budget, s Series, final bool) Evaluation {
 	e := Evaluation{Budget: b, Verdict: Inconclusive}
+	if rules != RulesV1 {
+		e.Rules = rules
+	}
 	if err := b.Validate(); err != nil {
 		e.Detail = err.Error()
 		return e
@@ -35,7 +45,7 @@ func Evaluate(b Budget, s Series, final bool) Evaluation {
 	}
 	switch b.Kind {
 	case Slope:
-		return evalSlope(e, s)
+		return evalSlope(e, s, final)
 	case Ceiling:
 		e.Measured = s.Max()
 		e.Verdict, e.Certain = judge(e.Measured, b.Max), e.Measured > b.Max
@@ -73,7 +83,7 @@ func Evaluate(b Budget, s Series, final bool) Evaluation {
 	return e
 }
 
-func evalSlope(e Evaluation, s Series) Evaluation {
+func evalSlope(e Evaluation, s Series, final bool) Evaluation {
 	b := e.Budget
 	from, _ := s.PhaseAt(PhaseStimulus)
 	to, settled := s.PhaseAt(PhaseSettle)
@@ -93,6 +103,9 @@ func evalSlope(e Evaluation, s Series) Evaluation {
 	if len(xs) < minSlopePoints || len(distinct) < minDistinctXValues {
 		e.Detail = fmt.Sprintf("%d points at %d distinct x after warm-up %g%s: too few to fit a slope", len(xs), len(distinct), b.Warmup, b.Per)
 		return e
+	}
+	if e.Rules == RulesV2 {
+		return judgeCalibrated(e, CalibratedFit(xs, ys), final)
 	}
 	f := TheilSen(xs, ys, 0.95)
 	e.Fit = &f
@@ -127,9 +140,15 @@ func baseline(s Series) float64 {
 	return s.Points[0].V
 }
 
-// EvaluateAll judges every budget on the series named by its metric. A
-// budget whose metric has no series is inconclusive with a detail saying so.
+// EvaluateAll judges every budget on the series named by its metric with
+// DefaultRules. A budget whose metric has no series is inconclusive with a
+// detail saying so.
 func EvaluateAll(budgets []Budget, series []Series, final bool) []Evaluation {
+	return EvaluateAllWith(DefaultRules, budgets, series, final)
+}
+
+// EvaluateAllWith is EvaluateAll under the given rules.
+func EvaluateAllWith(rules Rules, budgets []Budget, series []Series, final bool) []Evaluation {
 	byName := make(map[string]Series, len(series))
 	for _, s := range series {
 		byName[s.Metric] = s
@@ -141,7 +160,7 @@ func EvaluateAll(budgets []Budget, series []Series, final bool) []Evaluation {
 			out = append(out, Evaluation{Budget: b, Verdict: Inconclusive, Detail: fmt.Sprintf("no series %q was sampled", b.Metric)})
 			continue
 		}
-		out = append(out, Evaluate(b, s, final))
+		out = append(out, EvaluateWith(rules, b, s, final))
 	}
 	return out
 }

@@ -16,6 +16,11 @@ type Fit struct {
 	Confidence float64 `json:"confidence"`
 	// N is the number of points fitted.
 	N int `json:"n"`
+	// Rho and NEff are what CalibratedFit read of the residuals: their
+	// lag-1 autocorrelation and the effective number of independent points
+	// it leaves (absent from Sen's fit, which assumes independence).
+	Rho  float64 `json:"rho,omitempty"`
+	NEff float64 `json:"n_eff,omitempty"`
 }
 
 // maxFitPoints bounds the O(n²) pairwise slopes: longer series are thinned
