@@ -168,7 +168,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	}
 	sampler.Mark(curve.PhaseStimulus)
 	start := time.Now()
-	w := watch(ctx, it.Variant.Budgets, sampler, ops, start, !it.Variant.RunToEnd, logf)
+	w := watch(ctx, e.rules, it.Variant.Budgets, sampler, ops, start, !it.Variant.RunToEnd, logf)
 	driveErr := attempt.Drive(w.ctx)
 	early := w.stop()
 	sampler.Stop()
@@ -176,7 +176,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 
 	switch {
 	case driveErr == nil:
-	case early.breach:
+	case early.stopped:
 		// The watcher cancelled the drive. However the workload's client
 		// wrapped that cancellation (a gRPC status, a url.Error, a plain
 		// context error), it is the early verdict, not a failure to run.
@@ -186,11 +186,17 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 		return res, fmt.Errorf("drive of %s: %w", it.Name(), driveErr)
 	}
 
-	j := judge.Judge(it.Variant.Budgets, series)
+	j := judge.Final(e.rules, it.Variant.Budgets, series, early.stopped, early.sawTo)
 	judge.Fill(&res, j, series)
+	if e.rules != curve.RulesV1 {
+		res.Rules = string(e.rules)
+		if early.stopped {
+			res.JudgedToS = early.sawTo
+		}
+	}
 	res.DurationS = time.Since(start).Seconds()
 	res.VerdictAfterS = res.DurationS
-	if early.breach {
+	if early.stopped {
 		res.StoppedEarly = true
 		res.VerdictAfterS = early.after.Seconds()
 	}
