@@ -36,7 +36,8 @@ func Noises() []Noise {
 		{"ar1-0", "independent noise: what Sen's interval assumes", ar1(0)},
 		{"ar1-0.5", "moderately correlated samples (containerd RSS, a pod's kmem)", ar1(0.5)},
 		{"ar1-0.9", "strongly correlated samples (dockerd goroutines under a loop)", ar1(0.9)},
-		{"sawtooth", "a GC sawtooth: memory ramps up over ~4 s and drops, with jitter", sawtooth},
+		{"sawtooth", "a GC sawtooth: memory ramps up over 3-5 s and drops, with jitter", sawtooth(3, 5)},
+		{"sawtooth-fast", "a fast GC sawtooth: ramps of 0.5-1.5 s, a few samples each", sawtooth(0.5, 1.5)},
 		{"plateau", "an in-flight plateau: a bounded rise in the first second that then stays (it drains after the stimulus)", plateau},
 		{"step", "a one-off step at start, half a second into the stimulus", step},
 	}
@@ -59,17 +60,19 @@ func ar1(rho float64) func(*rand.Rand, []float64) []float64 {
 	}
 }
 
-// sawtooth ramps up by 3 over a period of 3-5 s, drops back, and adds a
-// little independent jitter; the phase is random.
-func sawtooth(r *rand.Rand, ts []float64) []float64 {
-	period := 3 + 2*r.Float64()
-	phase := r.Float64() * period
-	out := make([]float64, len(ts))
-	for i, t := range ts {
-		frac := math.Mod(t+phase+period*10, period) / period
-		out[i] = 3*(frac-0.5) + 0.3*r.NormFloat64()
+// sawtooth ramps up by 3 over a period drawn from [lo, hi] seconds, drops
+// back, and adds a little independent jitter; the phase is random.
+func sawtooth(lo, hi float64) func(*rand.Rand, []float64) []float64 {
+	return func(r *rand.Rand, ts []float64) []float64 {
+		period := lo + (hi-lo)*r.Float64()
+		phase := r.Float64() * period
+		out := make([]float64, len(ts))
+		for i, t := range ts {
+			frac := math.Mod(t+phase+period*10, period) / period
+			out[i] = 3*(frac-0.5) + 0.3*r.NormFloat64()
+		}
+		return out
 	}
-	return out
 }
 
 // plateau rises to 3 with a 0.5 s time constant once the stimulus starts,
