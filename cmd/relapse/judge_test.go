@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/relapse-dev/relapse/harness/curve"
 )
 
 func TestJudgeAsRecordedAndUnderOtherRules(t *testing.T) {
-	flat := writeRun(t, "flat", "1.6.20", 0)
+	flat := writeRunWith(t, curve.RulesV1, "flat", "1.6.20", 0)
 	out, _ := wantCode(t, []string{"judge", flat}, exitOK)
 	if !strings.Contains(out, "hold, as recorded") || !strings.Contains(out, "1 results judged again, 0 differences") {
 		t.Errorf("judge as recorded:\n%s", out)
@@ -20,7 +22,7 @@ func TestJudgeAsRecordedAndUnderOtherRules(t *testing.T) {
 
 	// 0.998 MiB/s against a 1 MiB/s budget over 12 s: v1 calls the point
 	// estimate a hold, v2 says the data cannot tell and by how much more.
-	near := writeRun(t, "near", "1.6.20", 0.998*mib)
+	near := writeRunWith(t, curve.RulesV1, "near", "1.6.20", 0.998*mib)
 	wantCode(t, []string{"judge", near}, exitOK)
 	out, _ = wantCode(t, []string{"judge", "-rules", "v2", near}, exitFail)
 	for _, want := range []string{"CHANGES: inconclusive under v2, recorded hold under v1 (expected hold)", "the interval straddles the budget", "would decide it", "1 differences"} {

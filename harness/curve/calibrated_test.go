@@ -112,7 +112,7 @@ func TestV2IsThreeWay(t *testing.T) {
 	if e.Verdict != Inconclusive || e.NeedFactor <= 1 || !strings.Contains(e.Detail, "the seconds would decide it") {
 		t.Fatalf("a slope of 0.1/s against 0.09/s on 30 s: %s, need %gx: %s", e.Verdict, e.NeedFactor, e.Detail)
 	}
-	if v1 := Evaluate(b, near, true); v1.Verdict == Inconclusive || v1.Rules != "" {
+	if v1 := EvaluateWith(RulesV1, b, near, true); v1.Verdict == Inconclusive || v1.Rules != "" {
 		t.Fatalf("v1 gives two-way verdicts and records no rules: %s %q", v1.Verdict, v1.Rules)
 	}
 }
