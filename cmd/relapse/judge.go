@@ -174,4 +174,3 @@ func firstOf(s ...string) string {
 	}
 	return ""
 }
-

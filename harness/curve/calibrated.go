@@ -15,11 +15,12 @@ const (
 	// information of a fit of this many points (10 s at the default 10
 	// Hz): there the margin is 4.4 standard errors, it is tightest (3.6) at
 	// about twice the points and grows slowly beyond (4.0 at 1000). Looks
-	// on fewer points need far more (9 at 50 points): a short window's
-	// lag-1 autocorrelation is badly estimated, and a GC sawtooth's ramp or
-	// a correlated wander fits as a trend. Centred on 20 points instead,
-	// the calibration measured 47% false breaches on a sawtooth, 2% on
-	// AR(1) at rho 0.9 and 9% holds of a leak twice the budget there.
+	// on fewer points need far more (9 at 50 points, 34 at 20): a short
+	// window's lag-1 autocorrelation is badly estimated, and a GC
+	// sawtooth's ramp, a clean line within one period, fits as a trend.
+	// Centred on 20 points instead, the calibration measured 40% false
+	// breaches on flat 3-5 s sawtooth runs and 2% on AR(1) at rho 0.9
+	// (here 0% and 0%, 200 replays each).
 	mixturePoints = 100
 	// maxRho caps the lag-1 autocorrelation an interval is widened for; a
 	// series nearer a random walk than that counts as ~0.5% of its points.
@@ -29,15 +30,16 @@ const (
 // CalibratedFit fits y against x with the Theil-Sen slope and an interval
 // that stays honest on daemon metrics and under repeated looks:
 //
-//   - the slope's standard error is the least-squares one of the residuals
-//     around the Theil-Sen line, inflated for their lag-1 autocorrelation
-//     rho (a GC sawtooth, batches of in-flight calls): n points count as
-//     N_eff = n(1-rho)/(1+rho). rho is estimated from the residuals in
-//     sample order, corrected for its small-sample bias, and never below 0;
-//   - the half-width is that error times a Student t on N_eff-2 degrees of
-//     freedom at the tail of a normal-mixture sequential boundary
-//     (Robbins), so the chance that ANY look of a run excludes the true
-//     slope on one side is at most SequentialAlpha;
+//   - it is Sen's rank interval (no scale to estimate, robust to a GC
+//     pause or a staircase's plateaus) at the normal-mixture sequential
+//     boundary z (Robbins) instead of 1.96, so the chance that ANY look of
+//     a run excludes the true slope on one side is at most
+//     SequentialAlpha;
+//   - Kendall's S variance is inflated for the lag-1 autocorrelation rho of
+//     the residuals around the Theil-Sen line (a GC sawtooth, batches of
+//     in-flight calls): n points count as N_eff = n(1-rho)/(1+rho). rho is
+//     estimated in sample order, corrected for its small-sample bias and
+//     never below 0;
 //   - the interval is never narrower than one step of the series'
 //     resolution (the smallest gap between two distinct values, one count
 //     for fds and goroutines) over the fitted span: a staircase of twenty
@@ -48,32 +50,31 @@ func CalibratedFit(xs, ys []float64) Fit {
 	xs, ys = thin(xs, ys, maxFitPoints)
 	n := len(xs)
 	f := Fit{Confidence: 1 - 2*SequentialAlpha, N: n}
-	slope, ok := senSlope(xs, ys)
-	if !ok || n < 3 {
+	slopes := pairSlopes(xs, ys)
+	m := len(slopes)
+	if m == 0 || n < 3 {
 		return f
 	}
-	res := make([]float64, n)
-	for i := range xs {
-		res[i] = ys[i] - slope*xs[i]
+	mid := m / 2
+	f.Slope = selectK(slopes, mid)
+	if m%2 == 0 {
+		f.Slope = (slices.Max(slopes[:mid]) + f.Slope) / 2
 	}
-	f.Slope, f.Intercept = slope, Median(res)
 
-	var mx float64
-	for _, x := range xs {
-		mx += x
-	}
-	mx /= float64(n)
-	var sxx, ss, lag, xlo, xhi float64
-	xlo, xhi = xs[0], xs[0]
+	res := make([]float64, n)
+	xlo, xhi := xs[0], xs[0]
 	for i := range xs {
-		sxx += (xs[i] - mx) * (xs[i] - mx)
-		r := res[i] - f.Intercept
-		res[i] = r
-		ss += r * r
-		if i > 0 {
-			lag += r * res[i-1]
-		}
+		res[i] = ys[i] - f.Slope*xs[i]
 		xlo, xhi = min(xlo, xs[i]), max(xhi, xs[i])
+	}
+	f.Intercept = Median(res)
+	var ss, lag float64
+	for i := range res {
+		res[i] -= f.Intercept
+		ss += res[i] * res[i]
+		if i > 0 {
+			lag += res[i] * res[i-1]
+		}
 	}
 	nn := float64(n)
 	rho := 0.0
@@ -85,39 +86,39 @@ func CalibratedFit(xs, ys []float64) Fit {
 	f.Rho = rho
 	f.NEff = nn * (1 - rho) / (1 + rho)
 
-	se := 0.0
-	if sxx > 0 {
-		se = math.Sqrt(ss / (nn - 2) / sxx * nn / f.NEff)
-	}
-	half := boundaryT(nn, f.NEff) * se
+	z := mixtureZ(math.Pow(nn/mixturePoints, 3)) * math.Sqrt((1+rho)/(1-rho))
+	c := z * math.Sqrt(nn*(nn-1)*(2*nn+5)/18)
+	lo := int(math.Floor((float64(m) - c) / 2))
+	hi := int(math.Ceil((float64(m) + c) / 2))
+	f.Lo, f.Hi = orderStat(slopes, mid, lo), orderStat(slopes, mid, hi)
 	if span := xhi - xlo; span > 0 {
-		half = math.Max(half, resolution(ys)/span)
+		step := resolution(ys) / span
+		f.Lo, f.Hi = math.Min(f.Lo, f.Slope-step), math.Max(f.Hi, f.Slope+step)
 	}
-	f.Lo, f.Hi = slope-half, slope+half
 	return f
 }
 
-// boundaryT is the half-width multiplier of CalibratedFit's interval at a
-// look on n points worth nEff independent ones: Robbins' normal-mixture
-// boundary z(r), r the look's information relative to the mixture's
-// centre (a slope's information grows like n³ on evenly spaced x), carried
-// to the same tail of a Student t on nEff-2 degrees of freedom, since the
-// residuals' scale is estimated from few independent points where they are
-// correlated. The t's heavy tail at a large z makes looks on few points
-// all but unable to decide (a margin of 47 standard errors at 40 points,
-// 15 at 50, 4.7 at 100 on independent noise), and that is what keeps a GC
-// sawtooth's ramp, a clean line within one period, from passing for a
-// leak: applying the t as a mere factor on z instead let 5.7% of flat
-// sawtooth runs breach early in the calibration, this 0%.
-func boundaryT(n, nEff float64) float64 {
-	z := mixtureZ(math.Pow(n/mixturePoints, 3))
-	p := 0.5 * math.Erfc(z/math.Sqrt2)
-	return studentT(p, math.Max(1, nEff-2))
+// orderStat is the k-th smallest of slopes (clamped to the ends), which
+// selectK has already split at mid.
+func orderStat(slopes []float64, mid, k int) float64 {
+	switch {
+	case k <= 0:
+		return slices.Min(slopes[:max(1, mid)])
+	case k >= len(slopes)-1:
+		return slices.Max(slopes[mid:])
+	case k < mid:
+		return selectK(slopes[:mid], k)
+	case k == mid:
+		return slopes[mid]
+	default:
+		return selectK(slopes[mid+1:], k-mid-1)
+	}
 }
 
 // mixtureZ is Robbins' normal-mixture boundary, in standard errors, at
 // information r relative to the mixture's centre, for SequentialAlpha:
-// z(r) = sqrt((1+1/r)(ln(1+r) + 2 ln(1/alpha))).
+// z(r) = sqrt((1+1/r)(ln(1+r) + 2 ln(1/alpha))). A slope's information
+// grows like n³ on evenly spaced x, so r = (n/mixturePoints)³.
 func mixtureZ(r float64) float64 {
 	return math.Sqrt((1 + 1/r) * (math.Log1p(r) + 2*math.Log(1/SequentialAlpha)))
 }
@@ -139,11 +140,9 @@ func resolution(ys []float64) float64 {
 	return gap
 }
 
-// senSlope is the Theil-Sen slope (the median of all pairwise slopes of
-// distinct x) found by selection rather than a full sort, so replaying
-// thousands of runs look by look stays fast. ok is false with fewer than
-// two distinct x values.
-func senSlope(xs, ys []float64) (float64, bool) {
+// pairSlopes are the slopes of all pairs of points with distinct x, the
+// Theil-Sen estimator's raw material.
+func pairSlopes(xs, ys []float64) []float64 {
 	n := len(xs)
 	slopes := make([]float64, 0, n*(n-1)/2)
 	for i := 0; i < n; i++ {
@@ -153,17 +152,7 @@ func senSlope(xs, ys []float64) (float64, bool) {
 			}
 		}
 	}
-	m := len(slopes)
-	if m == 0 {
-		return 0, false
-	}
-	hi := selectK(slopes, m/2)
-	if m%2 == 1 {
-		return hi, true
-	}
-	// The lower middle is the largest value left of position m/2.
-	lo := slices.Max(slopes[:m/2])
-	return (lo + hi) / 2, true
+	return slopes
 }
 
 // selectK rearranges vs so that vs[k] is the k-th smallest value, every

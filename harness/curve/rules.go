@@ -17,14 +17,14 @@ const (
 	// not correct for the watcher's repeated looks; the calibration
 	// (harness/calibrate) measures what that costs.
 	RulesV1 Rules = "v1"
-	// RulesV2 is the calibrated rule set: the interval is widened for lag-1
-	// autocorrelation of the residuals (effective sample size), never
-	// narrower than one count of the series' resolution over the fitted
-	// span, and uses a sequential boundary valid over every look of a run
-	// (a normal mixture at 1% per direction, as a Student t on the
-	// effective sample size). The verdict is three-way: breach when the
-	// interval lies above the budget, hold when it lies below, otherwise
-	// inconclusive, saying how much longer a run would need.
+	// RulesV2 is the calibrated rule set: Sen's interval at a sequential
+	// boundary valid over every look of a run (a normal mixture at 1% per
+	// direction), widened for lag-1 autocorrelation of the residuals
+	// (effective sample size) and never narrower than one count of the
+	// series' resolution over the fitted span. The verdict is three-way:
+	// breach when the interval lies above the budget, hold when it lies
+	// below, otherwise inconclusive, saying how much longer a run would
+	// need.
 	RulesV2 Rules = "v2"
 	// DefaultRules judge a run unless a caller picks others.
 	DefaultRules = RulesV1
