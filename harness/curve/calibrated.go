@@ -11,17 +11,17 @@ const (
 	// many, puts the interval wholly on the wrong side of the truth, per
 	// direction: a false breach, and separately a false hold.
 	SequentialAlpha = 0.01
-	// mixturePoints centres the sequential boundary's normal mixture on the
-	// information of a fit of this many points (10 s at the default 10
-	// Hz): there the margin is 4.4 standard errors, it is tightest (3.6) at
-	// about twice the points and grows slowly beyond (4.0 at 1000). Looks
-	// on fewer points need far more (9 at 50 points, 34 at 20): a short
-	// window's lag-1 autocorrelation is badly estimated, and a GC
-	// sawtooth's ramp, a clean line within one period, fits as a trend.
-	// Centred on 20 points instead, the calibration measured 40% false
-	// breaches on flat 3-5 s sawtooth runs and 2% on AR(1) at rho 0.9
-	// (here 0% and 0%, 200 replays each).
-	mixturePoints = 100
+	// mixtureSeconds centres the sequential boundary's normal mixture on
+	// the information of a fit over this many seconds of samples: there
+	// the margin is 4.4 standard errors, it is tightest (3.6) at about
+	// twice the span and grows slowly beyond (4.0 at ten times). Shorter
+	// windows need far more (9 at 5 s, 34 at 2 s): a GC sawtooth's ramp or
+	// an in-flight batch plays out over seconds, whatever the sampling
+	// rate, and within one period it is a clean line that fits as a trend.
+	// Centred on 2 s instead, the calibration measured 40% false breaches
+	// on flat 3-5 s sawtooth runs and 2% on AR(1) at rho 0.9 (here 0% and
+	// 0%, 200 replays each at 10 Hz).
+	mixtureSeconds = 10.0
 	// maxRho caps the lag-1 autocorrelation an interval is widened for; a
 	// series nearer a random walk than that counts as ~0.5% of its points.
 	maxRho = 0.99
@@ -46,7 +46,10 @@ const (
 //     equal counts does not prove a slope of exactly zero.
 //
 // Lo and Hi are that interval; Confidence is its nominal two-sided level.
-func CalibratedFit(xs, ys []float64) Fit {
+//
+// seconds is the time the points span: the boundary is tight only once
+// the window covers a daemon's slow cycles (mixtureSeconds).
+func CalibratedFit(xs, ys []float64, seconds float64) Fit {
 	xs, ys = thin(xs, ys, maxFitPoints)
 	n := len(xs)
 	f := Fit{Confidence: 1 - 2*SequentialAlpha, N: n}
@@ -86,7 +89,7 @@ func CalibratedFit(xs, ys []float64) Fit {
 	f.Rho = rho
 	f.NEff = nn * (1 - rho) / (1 + rho)
 
-	z := mixtureZ(math.Pow(nn/mixturePoints, 3)) * math.Sqrt((1+rho)/(1-rho))
+	z := mixtureZ(math.Pow(seconds/mixtureSeconds, 3)) * math.Sqrt((1+rho)/(1-rho))
 	c := z * math.Sqrt(nn*(nn-1)*(2*nn+5)/18)
 	lo := int(math.Floor((float64(m) - c) / 2))
 	hi := int(math.Ceil((float64(m) + c) / 2))
@@ -118,7 +121,8 @@ func orderStat(slopes []float64, mid, k int) float64 {
 // mixtureZ is Robbins' normal-mixture boundary, in standard errors, at
 // information r relative to the mixture's centre, for SequentialAlpha:
 // z(r) = sqrt((1+1/r)(ln(1+r) + 2 ln(1/alpha))). A slope's information
-// grows like n³ on evenly spaced x, so r = (n/mixturePoints)³.
+// grows like the cube of the window's length on evenly spaced samples, so
+// r = (seconds/mixtureSeconds)³.
 func mixtureZ(r float64) float64 {
 	return math.Sqrt((1 + 1/r) * (math.Log1p(r) + 2*math.Log(1/SequentialAlpha)))
 }

@@ -15,7 +15,7 @@ func TestSenSlopeBySelectionIsTheMedian(t *testing.T) {
 			xs[i], ys[i] = float64(i/2), r.NormFloat64() // repeated x too
 		}
 		want := TheilSen(xs, ys, 0.95).Slope
-		got := CalibratedFit(xs, ys).Slope
+		got := CalibratedFit(xs, ys, 10).Slope
 		if n < 3 {
 			continue
 		}
@@ -41,7 +41,7 @@ func TestStaircaseIntervalHasAFloor(t *testing.T) {
 		xs[i], ys[i] = float64(i), 40
 	}
 	ys[7] = 41 // one count of resolution
-	f := CalibratedFit(xs, ys)
+	f := CalibratedFit(xs, ys, 10)
 	if f.Hi-f.Slope < 1.0/19-1e-12 || f.Slope-f.Lo < 1.0/19-1e-12 {
 		t.Fatalf("interval %g..%g around %g, want at least one count over 19 ops each side", f.Lo, f.Hi, f.Slope)
 	}
@@ -63,7 +63,7 @@ func TestAutocorrelationWidensTheInterval(t *testing.T) {
 		e = 0.8*e + 0.6*r.NormFloat64()
 		cor[i] = e
 	}
-	fi, fc := CalibratedFit(xs, ind), CalibratedFit(xs, cor)
+	fi, fc := CalibratedFit(xs, ind, 40), CalibratedFit(xs, cor, 40)
 	if fi.Rho > 0.1 || fc.Rho < 0.7 || fc.Rho > 0.9 {
 		t.Fatalf("rho %g on independent and %g on AR(0.8) noise", fi.Rho, fc.Rho)
 	}

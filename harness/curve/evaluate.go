@@ -2,6 +2,7 @@ package curve
 
 import (
 	"fmt"
+	"math"
 )
 
 // Phase names the harness marks on every series.
@@ -88,6 +89,7 @@ func evalSlope(e Evaluation, s Series, final bool) Evaluation {
 	from, _ := s.PhaseAt(PhaseStimulus)
 	to, settled := s.PhaseAt(PhaseSettle)
 	var xs, ys []float64
+	tlo, thi := math.Inf(1), math.Inf(-1)
 	distinct := map[float64]bool{}
 	for _, p := range s.Points {
 		if p.T < from || (settled && p.T >= to) {
@@ -98,6 +100,7 @@ func evalSlope(e Evaluation, s Series, final bool) Evaluation {
 		}
 		x := b.Per.X(p)
 		xs, ys = append(xs, x), append(ys, p.V)
+		tlo, thi = math.Min(tlo, p.T), math.Max(thi, p.T)
 		distinct[x] = true
 	}
 	if len(xs) < minSlopePoints || len(distinct) < minDistinctXValues {
@@ -105,7 +108,7 @@ func evalSlope(e Evaluation, s Series, final bool) Evaluation {
 		return e
 	}
 	if e.Rules == RulesV2 {
-		return judgeCalibrated(e, CalibratedFit(xs, ys), final)
+		return judgeCalibrated(e, CalibratedFit(xs, ys, thi-tlo), final)
 	}
 	f := TheilSen(xs, ys, 0.95)
 	e.Fit = &f
