@@ -43,12 +43,19 @@ func panel(b *strings.Builder, ox, oy, w, h, xmax, ymax float64, title, xlabel s
 	}
 }
 
-// legend lists the lines' names in their colours below the panels.
-func legend(b *strings.Builder, x, y float64, names []string) {
+// legendItem is the width one legend entry takes.
+const legendItem = 110.0
+
+// legend lists the lines' names in their colours below the panels, as
+// many a row as fit in width, and returns the rows it took.
+func legend(b *strings.Builder, x, y, width float64, names []string) int {
+	per := max(1, int((width-x)/legendItem))
 	for i, n := range names {
+		lx, ly := x+float64(i%per)*legendItem, y+float64(i/per)*16
 		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="12" height="3" fill="%s"/><text x="%.1f" y="%.1f" font-size="11">%s</text>`+"\n",
-			x+float64(i)*110, y-4, palette[i%len(palette)], x+float64(i)*110+16, y, html.EscapeString(n))
+			lx, ly-4, palette[i%len(palette)], lx+16, ly, html.EscapeString(n))
 	}
+	return (len(names) + per - 1) / per
 }
 
 func svg(w, h float64, body string) string {
@@ -78,8 +85,9 @@ func (r Report) PowerSVG() string {
 		panel(&b, float64(i)*pw, 0, pw, ph, xmax, 1, fmt.Sprintf("rules %s: breach rate", ru), "true slope (x budget)", lines,
 			multiples, []float64{0, 0.25, 0.5, 0.75, 1}, func(y float64) string { return fmt.Sprintf("%.0f%%", 100*y) })
 	}
-	legend(&b, 48, ph+18, sources)
-	return svg(pw*float64(len(rules)), ph+26, b.String())
+	w := pw * float64(len(rules))
+	rows := legend(&b, 48, ph+18, w, sources)
+	return svg(w, ph+12+float64(rows)*16, b.String())
 }
 
 // TimeSVG plots, per rule set, the share of replays decided by each time
@@ -118,8 +126,9 @@ func (r Report) TimeSVG() string {
 				ticks(tmax), []float64{0, 0.25, 0.5, 0.75, 1}, func(y float64) string { return fmt.Sprintf("%.0f%%", 100*y) })
 		}
 	}
-	legend(&b, 48, 2*ph+18, sources)
-	return svg(pw*float64(len(rules)), 2*ph+26, b.String())
+	w := pw * float64(len(rules))
+	rows := legend(&b, 48, 2*ph+18, w, sources)
+	return svg(w, 2*ph+12+float64(rows)*16, b.String())
 }
 
 // ecdf is the share of n replays decided by each time up to tmax.
