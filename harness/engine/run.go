@@ -59,7 +59,7 @@ func cmpDuration(d, def time.Duration) time.Duration {
 }
 
 // Run runs one plan item end to end: a fresh sandbox, the workload, the
-// sampled drive with an early-breach watcher, one judgement, diagnostics on
+// sampled drive with an early-verdict watcher, one judgement, diagnostics on
 // a breach or a failure, one record, and the cleanup of everything the item
 // made. An error means the item could not be run to a verdict (not that it
 // breached); it is recorded in the result too.
@@ -180,7 +180,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 		// The watcher cancelled the drive. However the workload's client
 		// wrapped that cancellation (a gRPC status, a url.Error, a plain
 		// context error), it is the early verdict, not a failure to run.
-		logf("%s: drive ended by the early verdict (%v)", it.Name(), driveErr)
+		logf("%s: drive ended by the early %s (%v)", it.Name(), early.verdict, driveErr)
 	default:
 		res.Diagnostics = e.diagnose(ctx, sb, attempt, dir)
 		return res, fmt.Errorf("drive of %s: %w", it.Name(), driveErr)
