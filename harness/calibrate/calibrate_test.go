@@ -3,6 +3,7 @@ package calibrate
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/relapse-dev/relapse/harness/curve"
@@ -107,5 +108,27 @@ func TestReportRendersEveryCell(t *testing.T) {
 		if !contains(svg, "<polyline") || !contains(svg, "</svg>") {
 			t.Errorf("plot without lines:\n%s", svg)
 		}
+	}
+}
+
+func TestShiftedKeepsTheNoiseInAnotherOrder(t *testing.T) {
+	s := curve.Series{Metric: "fds", Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: 1}, {Name: curve.PhaseSettle, T: 5}}}
+	for i := 0; i < 60; i++ {
+		s.Points = append(s.Points, curve.Point{T: float64(i) / 10, Op: float64(i), V: float64(i % 7)})
+	}
+	re := Real{Budget: curve.Budget{Metric: "fds", Kind: curve.Slope, Per: curve.PerOp, Max: 1}, Series: []curve.Series{s}}
+	_, got, _ := Shifted([]Real{re}, newRand(1), 0)
+	var before, after []float64
+	for j, p := range got[0].Points {
+		if p.T >= 1 && p.T < 5 {
+			before, after = append(before, math.Abs(s.Points[j].V)), append(after, math.Abs(p.V))
+		} else if p.V != s.Points[j].V && p.V != -s.Points[j].V {
+			t.Fatalf("a sample outside the stimulus moved: %v -> %v", s.Points[j], p)
+		}
+	}
+	slices.Sort(before)
+	slices.Sort(after)
+	if !slices.Equal(before, after) {
+		t.Fatalf("the stimulus' values are not a rotation of the measured ones:\n%v\n%v", before, after)
 	}
 }

@@ -157,7 +157,10 @@ func ticks(tmax float64) []float64 {
 
 // Sources describes every synthetic noise and the real source.
 func Sources() map[string]string {
-	out := map[string]string{"real": "real hold series from saved runs (their own noise and budgets), as measured and negated"}
+	out := map[string]string{
+		"real":         "real hold series from saved runs (their own noise and budgets), as measured and negated",
+		"real-shifted": "the real hold series drawn at random, negated or not, their residuals during the stimulus rotated by a random offset",
+	}
 	for _, n := range Noises() {
 		out[n.Name] = n.Why
 	}

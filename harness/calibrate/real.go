@@ -2,6 +2,7 @@ package calibrate
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/results"
@@ -83,6 +84,51 @@ func Injected(reals []Real, i int, multiple float64) ([]curve.Budget, []curve.Se
 	for j, p := range s.Points {
 		p.V = sign*p.V + add*b.Per.X(p)
 		pts[j] = p
+	}
+	s.Points = pts
+	return []curve.Budget{b}, []curve.Series{s}, re.Early
+}
+
+// Shifted is a real series drawn at random (negated or not), its trend
+// replaced by a true slope of multiple times its budget as in Injected,
+// and its residuals during the stimulus rotated by a random offset: the
+// same noise, autocorrelation and resolution in another order, so a few
+// dozen real series give a thousand null runs. The rotation's seam is one
+// jump of at most the noise's range.
+func Shifted(reals []Real, r *rand.Rand, multiple float64) ([]curve.Budget, []curve.Series, bool) {
+	i := r.IntN(2 * len(reals))
+	re := reals[i/2]
+	sign := 1.0
+	if i%2 == 1 {
+		sign = -1
+	}
+	b, s := re.Budget, re.Series[0]
+	from, _ := s.PhaseAt(curve.PhaseStimulus)
+	to, settled := s.PhaseAt(curve.PhaseSettle)
+	var idx []int
+	for j, p := range s.Points {
+		if p.T >= from && (!settled || p.T < to) {
+			idx = append(idx, j)
+		}
+	}
+	pts := make([]curve.Point, len(s.Points))
+	res := make([]float64, len(s.Points))
+	for j, p := range s.Points {
+		res[j] = sign*p.V - sign*re.slope*b.Per.X(p)
+		pts[j] = p
+	}
+	if len(idx) > 1 {
+		k := r.IntN(len(idx))
+		rot := make([]float64, len(idx))
+		for n := range idx {
+			rot[n] = res[idx[(n+k)%len(idx)]]
+		}
+		for n, j := range idx {
+			res[j] = rot[n]
+		}
+	}
+	for j := range pts {
+		pts[j].V = res[j] + multiple*b.Max*b.Per.X(pts[j])
 	}
 	s.Points = pts
 	return []curve.Budget{b}, []curve.Series{s}, re.Early

@@ -17,8 +17,9 @@ type Config struct {
 	// 1 is the null at its worst (the truth on the budget), below it the
 	// right verdict is hold, above it breach.
 	Multiples []float64
-	// Replays is how many runs each synthetic noise gives per multiple.
-	// Each real series is replayed once as measured and once negated.
+	// Replays is how many runs each synthetic noise, and the rotated real
+	// series, give per multiple. Each real series is also replayed once as
+	// measured and once negated.
 	Replays int
 	Noises  []Noise
 	Real    []Real
@@ -109,6 +110,11 @@ func Run(ctx context.Context, cfg Config, progress func(Cell)) ([]Cell, error) {
 			for _, m := range cfg.Multiples {
 				add(rules, "real", m, 2*len(cfg.Real), func(_ *rand.Rand, i int, m float64) ([]curve.Budget, []curve.Series, bool) {
 					return Injected(cfg.Real, i, m)
+				})
+			}
+			for _, m := range cfg.Multiples {
+				add(rules, "real-shifted", m, cfg.Replays, func(r *rand.Rand, _ int, m float64) ([]curve.Budget, []curve.Series, bool) {
+					return Shifted(cfg.Real, r, m)
 				})
 			}
 		}
