@@ -57,7 +57,10 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "relapse calibrate: %v\n", err)
 			return exitUsage
 		}
-		reals, err := calibrate.LoadReal(dir, runsToEnd)
+		reals, err := calibrate.LoadReal(dir, func(incident, variant string) bool {
+			toEnd, known := runsToEnd(incident, variant)
+			return toEnd || !known
+		})
 		if err != nil {
 			fmt.Fprintf(stderr, "relapse calibrate: %v\n", err)
 			return exitUsage

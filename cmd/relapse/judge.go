@@ -120,8 +120,8 @@ func rejudge(rules curve.Rules, res results.Result, series []curve.Series) []str
 // returns a one-line difference ("" when the verdict is the same) and the
 // lines to print.
 func rejudgeUnder(rules curve.Rules, res results.Result, series []curve.Series) (string, []string) {
-	early := !runsToEnd(res.Incident, res.Variant)
-	o := calibrate.Replay(rules, budgetsOf(res), series, early)
+	toEnd, known := runsToEnd(res.Incident, res.Variant)
+	o := calibrate.Replay(rules, budgetsOf(res), series, known && !toEnd)
 	when := fmt.Sprintf("after %.1fs", o.After)
 	if o.Early {
 		when = fmt.Sprintf("stopping early after %.1fs", o.After)
@@ -136,25 +136,28 @@ func rejudgeUnder(rules curve.Rules, res results.Result, series []curve.Series) 
 			lines = append(lines, fmt.Sprintf("  %s: %s, was %s: %s", e.Budget, e.Verdict, was.Verdict, e.Detail))
 		}
 	}
+	if !known {
+		lines = append(lines, "  the catalog has no such variant: replayed without early stop, as a variant that runs to its end")
+	}
 	if res.StoppedEarly && !o.Early {
 		lines = append(lines, fmt.Sprintf("  the recorded run stopped early at %.1fs under %s: these are all its samples, and live the drive would have gone on", res.VerdictAfterS, curve.Of(res.Rules)))
 	}
 	return diff, lines
 }
 
-// runsToEnd says whether the catalog's variant runs without early stop;
-// an incident or variant it no longer has is replayed with looks.
-func runsToEnd(incidentID, variant string) bool {
+// runsToEnd says whether the catalog's variant runs without early stop,
+// and whether the catalog knows the variant at all.
+func runsToEnd(incidentID, variant string) (toEnd, known bool) {
 	inc, err := scenarios.All().ByID(incidentID)
 	if err != nil {
-		return false
+		return false, false
 	}
 	for _, v := range inc.Variants {
 		if v.Name == variant {
-			return v.RunToEnd
+			return v.RunToEnd, true
 		}
 	}
-	return false
+	return false, false
 }
 
 // same compares two measurements as stored in JSON (which keeps ~17
