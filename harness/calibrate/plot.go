@@ -7,7 +7,7 @@ import (
 )
 
 // palette colours one line per source, in order.
-var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"}
+var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf", "#bcbd22"}
 
 // line is one plotted series of (x, y) points.
 type line struct {
@@ -131,15 +131,22 @@ func (r Report) TimeSVG() string {
 	return svg(w, 2*ph+12+float64(rows)*16, b.String())
 }
 
-// ecdf is the share of n replays decided by each time up to tmax.
+// ecdfSteps is how many times an ECDF line is drawn at: enough for a
+// smooth line, few enough that a thousand replays make a small file.
+const ecdfSteps = 240
+
+// ecdf is the share of n replays decided by each of ecdfSteps times up to
+// tmax.
 func ecdf(name string, sorted []float64, n int, tmax float64) line {
-	ln := line{name: name, xs: []float64{0}, ys: []float64{0}}
-	for i, t := range sorted {
-		ln.xs = append(ln.xs, t, t)
-		ln.ys = append(ln.ys, float64(i)/float64(n), float64(i+1)/float64(n))
+	ln := line{name: name}
+	k := 0
+	for i := 0; i <= ecdfSteps; i++ {
+		t := tmax * float64(i) / ecdfSteps
+		for k < len(sorted) && sorted[k] <= t {
+			k++
+		}
+		ln.xs, ln.ys = append(ln.xs, t), append(ln.ys, float64(k)/float64(n))
 	}
-	ln.xs = append(ln.xs, tmax)
-	ln.ys = append(ln.ys, float64(len(sorted))/float64(n))
 	return ln
 }
 
