@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,18 +24,22 @@ import (
 // calibration.md, calibration.json, power.svg and time.svg to -out and
 // prints the tables.
 func runCalibrate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("calibrate", "[-replays N] [-rules v1,v2] [-multiples 0,0.5,1,2,4] [-out DIR] [-workers N] [RUN_DIR...]", stderr)
+	fs := newFlags("calibrate", "[-replays N] [-rules v1,v2] [-multiples 0,0.5,1,2,4] [-noises all|none|NAME,...] [-out DIR] [-workers N] [RUN_DIR...]", stderr)
 	replays := fs.Int("replays", 1000, "replays per synthetic noise and leak size")
 	rulesList := fs.String("rules", "v1,v2", "the verdict rules to measure, comma-separated")
 	multiplesList := fs.String("multiples", "0,0.5,1,2,4", "true slopes to replay, as multiples of the budget, comma-separated")
 	out := fs.String("out", "", "directory for the report (default <results>/calibration-<UTC time>)")
 	workers := fs.Int("workers", 1, "replays run in parallel (the machine's other work permitting)")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic noise: the same seed replays the same runs")
+	noises := fs.String("noises", "all", "synthetic noises to replay, comma-separated, or all, or none (only the real series)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
 	}
-	cfg := calibrate.Config{Replays: *replays, Noises: calibrate.Noises(), Seed: *seed, Workers: *workers}
+	cfg := calibrate.Config{Replays: *replays, Seed: *seed, Workers: *workers}
+	if cfg.Noises, err = pickNoises(*noises); err != nil {
+		return usageError(fs, stderr, "-noises: %v", err)
+	}
 	for _, r := range strings.Split(*rulesList, ",") {
 		rules, err := curve.ParseRules(r)
 		if err != nil {
@@ -51,6 +56,9 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 	}
 	if *replays < 1 {
 		return usageError(fs, stderr, "-replays must be at least 1, got %d", *replays)
+	}
+	if len(cfg.Noises) == 0 && len(pos) == 0 {
+		return usageError(fs, stderr, "-noises none leaves nothing to replay: name run directories whose real hold series to replay")
 	}
 	for _, dir := range pos {
 		if _, err := loadRun(dir); err != nil {
@@ -115,4 +123,29 @@ func writeCalibration(dir string, rep calibrate.Report) error {
 		}
 	}
 	return nil
+}
+
+// pickNoises selects synthetic noises by name: "all", "none" or a list.
+func pickNoises(list string) ([]calibrate.Noise, error) {
+	all := calibrate.Noises()
+	switch strings.TrimSpace(list) {
+	case "all", "":
+		return all, nil
+	case "none":
+		return nil, nil
+	}
+	var out []calibrate.Noise
+	var names []string
+	for _, n := range all {
+		names = append(names, n.Name)
+	}
+	for _, want := range strings.Split(list, ",") {
+		want = strings.TrimSpace(want)
+		i := slices.IndexFunc(all, func(n calibrate.Noise) bool { return n.Name == want })
+		if i < 0 {
+			return nil, fmt.Errorf("no noise %q: want all, none or some of %s", want, strings.Join(names, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
 }

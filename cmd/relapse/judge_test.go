@@ -49,6 +49,14 @@ func TestCalibrateWritesItsReport(t *testing.T) {
 			t.Errorf("report file: %v", err)
 		}
 	}
+	_, errs = wantCode(t, []string{"calibrate", "-noises", "ar1-0,pink"}, exitUsage)
+	if !strings.Contains(errs, `no noise "pink"`) {
+		t.Errorf("bad noise: %s", errs)
+	}
+	_, errs = wantCode(t, []string{"calibrate", "-noises", "none"}, exitUsage)
+	if !strings.Contains(errs, "nothing to replay") {
+		t.Errorf("nothing to replay: %s", errs)
+	}
 	_, errs = wantCode(t, []string{"calibrate", "-multiples", "0,x"}, exitUsage)
 	if !strings.Contains(errs, `"x" is not a non-negative number`) {
 		t.Errorf("bad multiples: %s", errs)
