@@ -94,6 +94,10 @@ func CalibratedFit(xs, ys []float64, seconds float64) Fit {
 	lo := int(math.Floor((float64(m) - c) / 2))
 	hi := int(math.Ceil((float64(m) + c) / 2))
 	f.Lo, f.Hi = orderStat(slopes, mid, lo), orderStat(slopes, mid, hi)
+	// A rank outside the pairwise slopes means the interval is wider than
+	// anything the data spans: a monotone ramp of 35 samples at rho 0.95
+	// has every pairwise slope over a budget, yet proves nothing.
+	f.Saturated = lo < 0 || hi > m-1
 	if span := xhi - xlo; span > 0 {
 		step := resolution(ys) / span
 		f.Lo, f.Hi = math.Min(f.Lo, f.Slope-step), math.Max(f.Hi, f.Slope+step)

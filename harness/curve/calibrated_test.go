@@ -1,6 +1,7 @@
 package curve
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -109,5 +110,19 @@ func TestParseRules(t *testing.T) {
 	}
 	if Of("") != RulesV1 || Of("v2") != RulesV2 {
 		t.Fatal("recorded rules: empty is v1")
+	}
+}
+
+// A clean ramp over a few strongly correlated samples has every pairwise
+// slope above the budget, and still proves nothing.
+func TestSaturatedIntervalDecidesNothing(t *testing.T) {
+	s := Series{Metric: "m", Phases: []Phase{{PhaseStimulus, 0}}}
+	for i := 0; i < 35; i++ {
+		t := float64(i) / 10
+		s.Points = append(s.Points, Point{T: t, V: 100 + 2*t + 0.5*math.Sin(t)})
+	}
+	e := EvaluateWith(RulesV2, Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 1}, s, false)
+	if !e.Fit.Saturated || e.Verdict != Inconclusive || e.Certain {
+		t.Fatalf("saturated %v, %s certain %v: %s", e.Fit.Saturated, e.Verdict, e.Certain, e.Detail)
 	}
 }

@@ -22,6 +22,10 @@ type Fit struct {
 	// it leaves (absent from Sen's fit, which assumes independence).
 	Rho  float64 `json:"rho,omitempty"`
 	NEff float64 `json:"n_eff,omitempty"`
+	// Saturated says CalibratedFit's interval would reach past the range
+	// of the pairwise slopes: too few effective points to bound the slope
+	// at its confidence. Lo and Hi are then that range, and decide nothing.
+	Saturated bool `json:"saturated,omitempty"`
 }
 
 // maxFitPoints bounds the O(n²) pairwise slopes: longer series are thinned

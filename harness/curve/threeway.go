@@ -19,6 +19,12 @@ func judgeCalibrated(e Evaluation, f Fit, final bool) Evaluation {
 	switch {
 	case f.N < minCertainPoints:
 		e.Detail = interval + ": too few points to decide"
+	case f.Saturated:
+		e.Detail = interval + ": too few effective points to bound the slope at this confidence (the interval is the pairwise slopes' whole range)"
+		if final {
+			e.NeedFactor = needFactor(f, b.Max)
+			e.Detail += needText(e.NeedFactor, b.Per)
+		}
 	case f.Lo > b.Max:
 		e.Verdict, e.Certain = Breach, true
 		e.Detail = interval
