@@ -6,6 +6,8 @@
 #                                    every variant on every runtime build, one report
 #   make regression CONTAINERD_CONFIG=<config.toml> [DOCKERD_CONFIG=<daemon.json>]
 #                                    judge YOUR runtime configuration against every budget
+#   make calibrate [CALIBRATE_RUNS="results/<id> ..."]
+#                                    the verdict rules' false-breach rate, power and time to verdict
 #   make track-record                README.md's track record from docs/track-record/summary.json
 #   make guest [GUEST_KERNELS="6.1 6.12"] [GUEST_CGROUP=2] [INCIDENT=<id>] [VARIANT=<name>]
 #                                    the incidents in qemu guests with other kernels and cgroup v2
@@ -29,6 +31,11 @@ GINKGO_FLAGS ?= -v --fail-on-empty --poll-progress-after=120s --timeout=80m
 # `relapse run` asks for the ones it lacks.
 RUNTIMES    ?= containerd-1.6.20 containerd-1.7.24 containerd-2.0.14 containerd-2.1.9 containerd-2.2.4 containerd-2.3.5 containerd-2.4.2 \
                dockerd-20.10.5 dockerd-20.10.24 dockerd-26.1.5 dockerd-28.5.2 dockerd-29.8.1
+# Calibration: replays per synthetic noise and leak size, and the saved runs
+# whose hold series are replayed as real noise (default: the latest run).
+CALIBRATE_REPLAYS ?= 1000
+CALIBRATE_WORKERS ?= 2
+CALIBRATE_RUNS    ?= $(wildcard $(RESULTS)/latest)
 # Regression mode judges the user's configuration files.
 CONTAINERD_CONFIG ?=
 DOCKERD_CONFIG    ?=
@@ -50,7 +57,7 @@ GUEST_KERNELS    ?= 6.1 6.12
 GUEST_CGROUP     ?= 2
 GUEST_TIME_SCALE ?= 20
 
-.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e coexist-all list vet bench bisect-demo clean-results guest guest-check track-record
+.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e coexist-all list vet bench calibrate bisect-demo clean-results guest guest-check track-record
 
 all: test
 
@@ -144,6 +151,15 @@ guest: deps relapse
 	@rc=0; for k in $(GUEST_KERNELS); do start=$$(date +%s); \
 	  bash scripts/guest.sh -kernel $$k -cgroup $(GUEST_CGROUP) -time-scale $(GUEST_TIME_SCALE) -timeout 10800 -- sh scripts/guest/runs.sh -label guest $(SELECT) || rc=1; \
 	  echo "guest kernel $$k cgroup v$(GUEST_CGROUP): $$(( $$(date +%s) - start ))s"; done; exit $$rc
+
+## calibrate: replay series of known truth (synthetic noise, and the real holds of
+## CALIBRATE_RUNS) through the watcher's looks under each verdict rule set: false
+## breaches, power and time to verdict, in results/calibration/ (every replay's
+## time in calibration.json) and docs/calibration/ (the tables and plots)
+calibrate: relapse
+	@$(RELAPSE) calibrate -replays $(CALIBRATE_REPLAYS) -workers $(CALIBRATE_WORKERS) -out $(RESULTS)/calibration $(CALIBRATE_RUNS)
+	@mkdir -p docs/calibration && cp $(RESULTS)/calibration/calibration.md \
+		$(RESULTS)/calibration/power.svg $(RESULTS)/calibration/time.svg docs/calibration/
 
 ## bench: benchmarks of the harness' own hot paths (fit, sampler), recorded under results/
 bench:

@@ -41,6 +41,12 @@ const mib = 1 << 20
 // growing by rate bytes/s against a 1 MiB/s budget the variant must hold.
 func writeRun(t *testing.T, id, version string, rate float64) string {
 	t.Helper()
+	return writeRunWith(t, curve.DefaultRules, id, version, rate)
+}
+
+// writeRunWith is writeRun judged under the given rules.
+func writeRunWith(t *testing.T, rules curve.Rules, id, version string, rate float64) string {
+	t.Helper()
 	s := curve.Series{Metric: "containerd_rss_bytes", Unit: "bytes",
 		Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: 2}, {Name: curve.PhaseSettle, T: 14}}}
 	for i := 0; i <= 150; i++ {
@@ -58,7 +64,10 @@ func writeRun(t *testing.T, id, version string, rate float64) string {
 	}
 	r := results.Result{Incident: "containerd-huge-log-line", Variant: "default", Runtime: "containerd", Version: version,
 		Expect: string(curve.Hold)}
-	judge.Fill(&r, judge.Judge(budgets, []curve.Series{s}), []curve.Series{s})
+	judge.Fill(&r, judge.JudgeWith(rules, budgets, []curve.Series{s}), []curve.Series{s})
+	if rules != curve.RulesV1 {
+		r.Rules = string(rules)
+	}
 	if err := w.Add(r, []curve.Series{s}); err != nil {
 		t.Fatal(err)
 	}

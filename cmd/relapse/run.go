@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/engine"
 	"github.com/relapse-dev/relapse/harness/report"
 	"github.com/relapse-dev/relapse/harness/results"
@@ -24,13 +25,18 @@ import (
 // image builds, the sandbox, the drive with its live slope, the verdict.
 // Ctrl-C stops the current variant and still cleans up everything it made.
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID]", stderr)
+	fs := newFlags("run", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID] [-rules v1|v2]", stderr)
 	sel := selectionFlags(fs)
 	resultsDir := fs.String("results", os.Getenv("RELAPSE_RESULTS"), "results directory (default <repo>/results, or $RELAPSE_RESULTS)")
 	runID := fs.String("run-id", os.Getenv("RELAPSE_RUN_ID"), "the run's id and directory name (default a UTC timestamp)")
+	rulesFlag := fs.String("rules", os.Getenv("RELAPSE_RULES"), "verdict rules: v1 (Sen's interval, point estimate) or v2 (calibrated, sequential, three-way); default $RELAPSE_RULES or "+string(curve.DefaultRules))
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
+	}
+	rules, err := curve.ParseRules(*rulesFlag)
+	if err != nil {
+		return usageError(fs, stderr, "-rules: %v", err)
 	}
 	p, err := sel.plan(pos)
 	if err != nil {
@@ -63,7 +69,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	if len(items) == 0 {
 		return code
 	}
-	eng, err := engine.Open(ctx, engine.Options{Results: *resultsDir, RunID: *runID, Logf: logf})
+	eng, err := engine.Open(ctx, engine.Options{Results: *resultsDir, RunID: *runID, Logf: logf, Rules: rules})
 	if err != nil {
 		fmt.Fprintf(stderr, "relapse run: %v\n", err)
 		return exitFail

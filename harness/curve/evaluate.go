@@ -22,11 +22,21 @@ const (
 	minDistinctXValues = 3
 )
 
-// Evaluate judges one budget on its metric's series. final says the run is
-// over: a residual budget is only judged then, and an inconclusive result is
-// only reported then (before, it just means "not yet").
+// Evaluate judges one budget on its metric's series with DefaultRules.
+// final says the run is over: a residual budget is only judged then, and
+// an inconclusive result is only reported then (before, it just means
+// "not yet").
 func Evaluate(b Budget, s Series, final bool) Evaluation {
+	return EvaluateWith(DefaultRules, b, s, final)
+}
+
+// EvaluateWith is Evaluate under the given rules. The rules differ only on
+// slope budgets; ceilings, growth and residuals are judged alike.
+func EvaluateWith(rules Rules, b Budget, s Series, final bool) Evaluation {
 	e := Evaluation{Budget: b, Verdict: Inconclusive}
+	if rules != RulesV1 {
+		e.Rules = rules
+	}
 	if err := b.Validate(); err != nil {
 		e.Detail = err.Error()
 		return e
@@ -37,7 +47,7 @@ func Evaluate(b Budget, s Series, final bool) Evaluation {
 	}
 	switch b.Kind {
 	case Slope:
-		return evalSlope(e, s)
+		return evalSlope(e, s, final)
 	case Ceiling:
 		e.Measured = s.Max()
 		e.Verdict, e.Certain = judge(e.Measured, b.Max), e.Measured > b.Max
@@ -75,11 +85,12 @@ func Evaluate(b Budget, s Series, final bool) Evaluation {
 	return e
 }
 
-func evalSlope(e Evaluation, s Series) Evaluation {
+func evalSlope(e Evaluation, s Series, final bool) Evaluation {
 	b := e.Budget
 	from, _ := s.PhaseAt(PhaseStimulus)
 	to, settled := s.PhaseAt(PhaseSettle)
 	var xs, ys []float64
+	tlo, thi := math.Inf(1), math.Inf(-1)
 	distinct := map[float64]bool{}
 	for _, p := range s.Points {
 		if p.T < from || (settled && p.T >= to) {
@@ -90,19 +101,26 @@ func evalSlope(e Evaluation, s Series) Evaluation {
 		}
 		x := b.Per.X(p)
 		xs, ys = append(xs, x), append(ys, p.V)
+		tlo, thi = math.Min(tlo, p.T), math.Max(thi, p.T)
 		distinct[x] = true
 	}
 	if len(xs) < minSlopePoints || len(distinct) < minDistinctXValues {
 		e.Detail = fmt.Sprintf("%d points at %d distinct x after warm-up %g%s: too few to fit a slope", len(xs), len(distinct), b.Warmup, b.Per)
 		return e
 	}
-	f := TheilSen(xs, ys, 0.95)
-	e.Fit = &f
-	e.Measured = f.Slope
-	e.Verdict = judge(f.Slope, b.Max)
-	e.Certain = f.N >= minCertainPoints && f.Lo > b.Max
-	e.Detail = fmt.Sprintf("slope %g/%s (95%% CI %g..%g, n=%d), budget %g", f.Slope, b.Per, f.Lo, f.Hi, f.N, b.Max)
-	if b.Resolution > 0 {
+	if e.Rules == RulesV2 {
+		e = judgeCalibrated(e, CalibratedFit(xs, ys, thi-tlo), final)
+	} else {
+		f := TheilSen(xs, ys, 0.95)
+		e.Fit = &f
+		e.Measured = f.Slope
+		e.Verdict = judge(f.Slope, b.Max)
+		e.Certain = f.N >= minCertainPoints && f.Lo > b.Max
+		e.Detail = fmt.Sprintf("slope %g/%s (95%% CI %g..%g, n=%d), budget %g", f.Slope, b.Per, f.Lo, f.Hi, f.N, b.Max)
+	}
+	// Both rule sets answer to the metric's resolution: a fit too short
+	// for what the counter can show decides nothing.
+	if b.Resolution > 0 && e.Verdict != Inconclusive {
 		e = resolved(e, slices.Max(xs)-slices.Min(xs))
 	}
 	return e
@@ -153,9 +171,15 @@ func baseline(s Series) float64 {
 	return s.Points[0].V
 }
 
-// EvaluateAll judges every budget on the series named by its metric. A
-// budget whose metric has no series is inconclusive with a detail saying so.
+// EvaluateAll judges every budget on the series named by its metric with
+// DefaultRules. A budget whose metric has no series is inconclusive with a
+// detail saying so.
 func EvaluateAll(budgets []Budget, series []Series, final bool) []Evaluation {
+	return EvaluateAllWith(DefaultRules, budgets, series, final)
+}
+
+// EvaluateAllWith is EvaluateAll under the given rules.
+func EvaluateAllWith(rules Rules, budgets []Budget, series []Series, final bool) []Evaluation {
 	byName := make(map[string]Series, len(series))
 	for _, s := range series {
 		byName[s.Metric] = s
@@ -167,7 +191,7 @@ func EvaluateAll(budgets []Budget, series []Series, final bool) []Evaluation {
 			out = append(out, Evaluation{Budget: b, Verdict: Inconclusive, Detail: fmt.Sprintf("no series %q was sampled", b.Metric)})
 			continue
 		}
-		out = append(out, Evaluate(b, s, final))
+		out = append(out, EvaluateWith(rules, b, s, final))
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package curve
 import (
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 )
 
@@ -118,5 +119,43 @@ func BenchmarkTheilSen600(b *testing.B) {
 	xs, ys := line(600, 0, 1, 1, 1)
 	for b.Loop() {
 		TheilSen(xs, ys, 0.95)
+	}
+}
+
+// senBySort is Sen's estimator and interval by a full sort of the pairwise
+// slopes, as TheilSen computed them before it selected instead.
+func senBySort(xs, ys []float64, confidence float64) (slope, lo, hi float64) {
+	s := pairSlopes(xs, ys)
+	sort.Float64s(s)
+	m := len(s)
+	nn := float64(len(xs))
+	c := normalQuantile(1-(1-confidence)/2) * math.Sqrt(nn*(nn-1)*(2*nn+5)/18)
+	l := int(math.Floor((float64(m) - c) / 2))
+	h := int(math.Ceil((float64(m) + c) / 2))
+	return median(s), s[clamp(l, 0, m-1)], s[clamp(h, 0, m-1)]
+}
+
+func TestTheilSenBySelectionEqualsTheSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for trial := 0; trial < 300; trial++ {
+		n := 2 + r.IntN(80)
+		xs, ys := make([]float64, n), make([]float64, n)
+		for i := range xs {
+			xs[i] = float64(i / (1 + r.IntN(3)))        // repeated x
+			ys[i] = float64(r.IntN(5)) + 0.5*float64(i) // staircases with ties
+			if trial%2 == 0 {
+				ys[i] += r.NormFloat64()
+			}
+		}
+		if len(pairSlopes(xs, ys)) == 0 {
+			continue
+		}
+		for _, conf := range []float64{0.5, 0.95, 0.999999} {
+			f := TheilSen(xs, ys, conf)
+			s, lo, hi := senBySort(xs, ys, conf)
+			if f.Slope != s || f.Lo != lo || f.Hi != hi {
+				t.Fatalf("trial %d n=%d conf %g: selection %g [%g, %g], sort %g [%g, %g]", trial, n, conf, f.Slope, f.Lo, f.Hi, s, lo, hi)
+			}
+		}
 	}
 }

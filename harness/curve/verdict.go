@@ -8,7 +8,8 @@ const (
 	Hold Verdict = "hold"
 	// Breach means at least one budget was exceeded: the incident reproduced.
 	Breach Verdict = "breach"
-	// Inconclusive means there was too little data to judge a budget.
+	// Inconclusive means the data could not decide a budget: too few
+	// samples, or (RulesV2) an interval that straddles the budget.
 	Inconclusive Verdict = "inconclusive"
 )
 
@@ -26,6 +27,14 @@ type Evaluation struct {
 	// Baseline is the reference value for growth and residual budgets.
 	Baseline float64 `json:"baseline,omitempty"`
 	Detail   string  `json:"detail,omitempty"`
+	// Rules names the statistics that judged it; empty for RulesV1, the
+	// rules every run recorded before they had names was judged with.
+	Rules Rules `json:"rules,omitempty"`
+	// NeedFactor is, for a slope left inconclusive at the end of a run, how
+	// many times as long (in the budget's axis: seconds or ops) the run
+	// would have to be for the interval to clear the budget, at the slope
+	// and noise measured; 0 when not inconclusive or not estimable.
+	NeedFactor float64 `json:"need_factor,omitempty"`
 }
 
 // Combine folds several evaluations into one verdict: any breach is a

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/diag"
 	"github.com/relapse-dev/relapse/harness/report"
 	"github.com/relapse-dev/relapse/harness/results"
@@ -27,6 +28,7 @@ type Engine struct {
 	sandboxes   SandboxFactory
 	images      ImageLoader
 	diagnostics Diagnostics
+	rules       curve.Rules
 	logf        func(string, ...any)
 	close       func() error
 }
@@ -37,7 +39,10 @@ type Deps struct {
 	Sandboxes   SandboxFactory
 	Images      ImageLoader
 	Diagnostics Diagnostics
-	Logf        func(string, ...any)
+	// Rules judge every variant, live and at the end (default
+	// curve.DefaultRules).
+	Rules curve.Rules
+	Logf  func(string, ...any)
 }
 
 // New makes an Engine from its parts.
@@ -46,7 +51,11 @@ func New(d Deps) *Engine {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &Engine{store: d.Store, sandboxes: d.Sandboxes, images: d.Images, diagnostics: d.Diagnostics, logf: logf, close: func() error { return nil }}
+	rules := d.Rules
+	if rules == "" {
+		rules = curve.DefaultRules
+	}
+	return &Engine{store: d.Store, sandboxes: d.Sandboxes, images: d.Images, diagnostics: d.Diagnostics, rules: rules, logf: logf, close: func() error { return nil }}
 }
 
 // Options configure Open.
@@ -57,6 +66,8 @@ type Options struct {
 	RunID string
 	// Logf narrates every phase.
 	Logf func(string, ...any)
+	// Rules judge every variant (default curve.DefaultRules).
+	Rules curve.Rules
 }
 
 // Open sweeps what killed runs left behind, opens results/<run-id>/ and
@@ -103,6 +114,7 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		Sandboxes:   RealSandboxes(dockerHost),
 		Images:      newImageCache(root, cache, logf).load,
 		Diagnostics: diag.Collect,
+		Rules:       o.Rules,
 		Logf:        logf,
 	})
 	e.close = func() error {

@@ -75,7 +75,7 @@ func cmpDuration(d, def time.Duration) time.Duration {
 }
 
 // Run runs one plan item end to end: a fresh sandbox, the workload, the
-// sampled drive with an early-breach watcher, one judgement, diagnostics on
+// sampled drive with an early-verdict watcher, one judgement, diagnostics on
 // a breach or a failure, one record, and the cleanup of everything the item
 // made. An error means the item could not be run to a verdict (not that it
 // breached); it is recorded in the result too.
@@ -187,7 +187,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	}
 	sampler.Mark(curve.PhaseStimulus)
 	start := time.Now()
-	w := watch(ctx, it.Variant.Budgets, sampler, ops, start, !it.Variant.RunToEnd, logf)
+	w := watch(ctx, e.rules, it.Variant.Budgets, sampler, ops, start, !it.Variant.RunToEnd, logf)
 	driveErr := attempt.Drive(w.ctx)
 	early := w.stop()
 	sampler.Stop()
@@ -195,21 +195,27 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 
 	switch {
 	case driveErr == nil:
-	case early.breach:
+	case early.stopped:
 		// The watcher cancelled the drive. However the workload's client
 		// wrapped that cancellation (a gRPC status, a url.Error, a plain
 		// context error), it is the early verdict, not a failure to run.
-		logf("%s: drive ended by the early verdict (%v)", it.Name(), driveErr)
+		logf("%s: drive ended by the early %s (%v)", it.Name(), early.verdict, driveErr)
 	default:
 		res.Diagnostics = e.diagnose(ctx, sb, attempt, dir)
 		return res, fmt.Errorf("drive of %s: %w", it.Name(), driveErr)
 	}
 
-	j := judge.Judge(it.Variant.Budgets, series)
+	j := judge.Final(e.rules, it.Variant.Budgets, series, early.stopped, early.sawTo)
 	judge.Fill(&res, j, series)
+	if e.rules != curve.RulesV1 {
+		res.Rules = string(e.rules)
+		if early.stopped {
+			res.JudgedToS = early.sawTo
+		}
+	}
 	res.DurationS = time.Since(start).Seconds()
 	res.VerdictAfterS = res.DurationS
-	if early.breach {
+	if early.stopped {
 		res.StoppedEarly = true
 		res.VerdictAfterS = early.after.Seconds()
 	}

@@ -11,15 +11,12 @@ import (
 	"github.com/relapse-dev/relapse/harness/results"
 )
 
-// watchEvery is how often budgets are judged while the drive runs;
-// progressEvery how often the live primary slope is narrated.
-const (
-	watchEvery    = 500 * time.Millisecond
-	progressEvery = 10 * time.Second
-)
+// progressEvery is how often the live primary slope is narrated.
+const progressEvery = 10 * time.Second
 
-// watcher judges budgets while the drive runs, narrates progress, and
-// cancels the drive once a breach is certain (unless the variant runs to
+// watcher judges budgets while the drive runs (judge.LookAt, every
+// judge.LookEvery: the look the calibration replays), narrates progress,
+// and cancels the drive once a look decides (unless the variant runs to
 // its end, where it only narrates).
 type watcher struct {
 	ctx    context.Context
@@ -29,17 +26,21 @@ type watcher struct {
 	result earlyVerdict
 }
 
+// earlyVerdict is what the deciding look found: its verdict, when it
+// looked (after the stimulus started) and the newest sample it saw.
 type earlyVerdict struct {
-	breach bool
-	after  time.Duration
+	stopped bool
+	verdict curve.Verdict
+	after   time.Duration
+	sawTo   float64
 }
 
-func watch(ctx context.Context, budgets []curve.Budget, s *probe.Sampler, ops *probe.Ops, start time.Time, early bool, logf func(string, ...any)) *watcher {
+func watch(ctx context.Context, rules curve.Rules, budgets []curve.Budget, s *probe.Sampler, ops *probe.Ops, start time.Time, early bool, logf func(string, ...any)) *watcher {
 	w := &watcher{done: make(chan struct{})}
 	w.ctx, w.cancel = context.WithCancel(ctx)
 	go func() {
 		defer close(w.done)
-		t := time.NewTicker(watchEvery)
+		t := time.NewTicker(judge.LookEvery)
 		defer t.Stop()
 		lastSaid := start
 		for {
@@ -49,14 +50,14 @@ func watch(ctx context.Context, budgets []curve.Budget, s *probe.Sampler, ops *p
 			case <-t.C:
 			}
 			series := s.Series()
-			evals := curve.EvaluateAll(budgets, series, false)
+			look := judge.LookAt(rules, budgets, series)
 			if time.Since(lastSaid) >= progressEvery {
 				lastSaid = time.Now()
-				logf("  %5.0fs  %d ops  %s", time.Since(start).Seconds(), ops.Load(), liveLine(evals, series))
+				logf("  %5.0fs  %d ops  %s", time.Since(start).Seconds(), ops.Load(), liveLine(look.Evaluations, series))
 			}
-			if early && curve.BreachCertain(evals) {
+			if early && look.Stop {
 				w.mu.Lock()
-				w.result = earlyVerdict{breach: true, after: time.Since(start)}
+				w.result = earlyVerdict{stopped: true, verdict: look.Verdict, after: time.Since(start), sawTo: judge.LastSample(series)}
 				w.mu.Unlock()
 				w.cancel()
 				return
@@ -86,7 +87,7 @@ func unitsOf(series []curve.Series) map[string]string {
 	return u
 }
 
-// stop ends the watch and reports whether it called a breach early.
+// stop ends the watch and reports whether a look decided early.
 func (w *watcher) stop() earlyVerdict {
 	w.cancel()
 	<-w.done

@@ -20,9 +20,15 @@ type Judgement struct {
 }
 
 // Judge evaluates every budget on the series at the end of a run (final:
-// no more samples will come, so a slope is judged on what there is).
+// no more samples will come, so a slope is judged on what there is) with
+// the default rules.
 func Judge(budgets []curve.Budget, series []curve.Series) Judgement {
-	evals := curve.EvaluateAll(budgets, series, true)
+	return JudgeWith(curve.DefaultRules, budgets, series)
+}
+
+// JudgeWith is Judge under the given rules.
+func JudgeWith(rules curve.Rules, budgets []curve.Budget, series []curve.Series) Judgement {
+	evals := curve.EvaluateAllWith(rules, budgets, series, true)
 	return Judgement{Evaluations: evals, Verdict: Verdict(evals)}
 }
 

@@ -92,8 +92,18 @@ type Result struct {
 	// VerdictAfterS is how many seconds after the stimulus started the
 	// verdict was reached (early for a certain breach).
 	VerdictAfterS float64 `json:"verdict_after_s"`
-	// StoppedEarly is true when the stimulus stopped on a certain breach.
+	// StoppedEarly is true when the stimulus stopped on a certain verdict
+	// (a breach; under rules v2 also a hold).
 	StoppedEarly bool `json:"stopped_early"`
+	// Rules names the verdict statistics that judged the result (a
+	// curve.Rules); empty for "v1", the rules of every run recorded before
+	// rules had names.
+	Rules string `json:"rules,omitempty"`
+	// JudgedToS is, for a run that stopped early under rules that judge
+	// what the deciding look saw (v2), the time of the newest sample it saw
+	// (seconds since the sampler started): the verdict is on the samples
+	// up to it, so a re-judge can cut the saved series there.
+	JudgedToS float64 `json:"judged_to_s,omitempty"`
 
 	// Series is the primary metric's CSV, relative to the run directory;
 	// SeriesFiles lists every series' CSV (each has a .json twin with the

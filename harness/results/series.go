@@ -5,7 +5,9 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/relapse-dev/relapse/harness/curve"
 )
@@ -78,4 +80,18 @@ func LoadSeries(path string) (curve.Series, error) {
 		}
 		return ""
 	})
+}
+
+// LoadResultSeries reads every series a result recorded (the JSON twins of
+// its SeriesFiles) from the run directory dir.
+func LoadResultSeries(dir string, r Result) ([]curve.Series, error) {
+	var series []curve.Series
+	for _, csv := range r.SeriesFiles {
+		s, err := LoadSeries(filepath.Join(dir, strings.TrimSuffix(csv, ".csv")+".json"))
+		if err != nil {
+			return nil, err
+		}
+		series = append(series, s)
+	}
+	return series, nil
 }

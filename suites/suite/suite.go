@@ -15,10 +15,15 @@ import (
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/gomega"
 
+	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/engine"
 	"github.com/relapse-dev/relapse/harness/incident"
 	"github.com/relapse-dev/relapse/harness/report"
 )
+
+// EnvRules picks the verdict rules the suite judges with (v1, v2; empty:
+// curve.DefaultRules), as `relapse run -rules` does.
+const EnvRules = "RELAPSE_RULES"
 
 // Specs declares the suite's lifecycle (one engine, opened in BeforeSuite,
 // closed in ReportAfterSuite with the JUnit report) and one spec per item
@@ -41,9 +46,10 @@ func Specs(cat incident.Catalog) {
 func declare(p engine.Plan) {
 	var eng *engine.Engine
 	ginkgo.BeforeSuite(func(ctx ginkgo.SpecContext) {
-		var err error
+		rules, err := curve.ParseRules(os.Getenv(EnvRules))
+		gomega.Expect(err).NotTo(gomega.HaveOccurred(), EnvRules)
 		eng, err = engine.Open(ctx, engine.Options{
-			Results: os.Getenv("RELAPSE_RESULTS"), RunID: os.Getenv("RELAPSE_RUN_ID"), Logf: Logf(ginkgo.GinkgoWriter),
+			Results: os.Getenv("RELAPSE_RESULTS"), RunID: os.Getenv("RELAPSE_RUN_ID"), Logf: Logf(ginkgo.GinkgoWriter), Rules: rules,
 		})
 		gomega.Expect(err).NotTo(gomega.HaveOccurred())
 		for _, n := range p.NotJudged {

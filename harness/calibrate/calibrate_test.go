@@ -1,0 +1,134 @@
+package calibrate
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+)
+
+// falseBreachOK is the bar the default rules must clear on independent
+// noise with the budget at the truth, looked at as the watcher looks: at
+// most 2% false breaches (the target is 1%; the slack covers a sample of
+// a few hundred replays).
+func falseBreachOK(r Rate) bool { return r.P <= 0.02 }
+
+func cellOf(t *testing.T, rules curve.Rules, noise string, m float64, n int) Cell {
+	t.Helper()
+	var ns []Noise
+	for _, x := range Noises() {
+		if x.Name == noise {
+			ns = append(ns, x)
+		}
+	}
+	cells, err := Run(context.Background(), Config{Rules: []curve.Rules{rules}, Multiples: []float64{m}, Replays: n, Noises: ns, Seed: 7, Workers: 2}, nil)
+	if err != nil || len(cells) != 1 {
+		t.Fatalf("calibration run: %v, %d cells", err, len(cells))
+	}
+	return cells[0]
+}
+
+// The watcher peeks every 0.5 s. Under v1 that turns a nominal 2.5% into
+// a coin toss; v2's sequential boundary keeps it under the bar. The test
+// checks both sides, so it is known to fail on the rules it replaced.
+func TestFalseBreachRateUnderPeeking(t *testing.T) {
+	v1 := cellOf(t, curve.RulesV1, "ar1-0", 1, 60).BreachRate()
+	if falseBreachOK(v1) {
+		t.Fatalf("v1 gave %d of %d false breaches: the bar no longer tells the old rules from the new", v1.K, v1.N)
+	}
+	t.Logf("v1, independent noise, budget at the truth: %d of %d false breaches", v1.K, v1.N)
+	for _, noise := range []string{"ar1-0", "ar1-0.5", "plateau"} {
+		v2 := cellOf(t, curve.RulesV2, noise, 1, 200).BreachRate()
+		if !falseBreachOK(v2) {
+			t.Errorf("v2, %s, budget at the truth: %d of %d false breaches (%.1f%%, 95%% CI %.1f-%.1f%%), want at most 2%%",
+				noise, v2.K, v2.N, 100*v2.P, 100*v2.Lo, 100*v2.Hi)
+		}
+	}
+}
+
+// A leak of twice the budget must be caught, and a flat series must hold
+// early under v2.
+func TestPowerAndEarlyHold(t *testing.T) {
+	c := cellOf(t, curve.RulesV2, "ar1-0", 2, 100)
+	if p := c.BreachRate().P; p < 0.95 {
+		t.Errorf("v2 power at 2x on independent noise %.0f%%, want at least 95%%", 100*p)
+	}
+	h := cellOf(t, curve.RulesV2, "ar1-0", 0, 50)
+	if h.Hold < 48 || h.Early < 48 {
+		t.Errorf("v2 at 0x: %d holds, %d early of 50; want nearly all early holds", h.Hold, h.Early)
+	}
+	if q := quantile(h.HoldAfter, 0.5); q >= 29 {
+		t.Errorf("v2 at 0x holds after a median %.1fs, want well before the 30 s run ends", q)
+	}
+}
+
+func TestReplayStopsAtTheWatchersLook(t *testing.T) {
+	// A large leak on small noise: a certain breach within a few looks.
+	b, s := Synthetic(Noises()[0], newRand(3), 40)
+	o := Replay(curve.RulesV2, b, s, true)
+	if o.Verdict != curve.Breach || !o.Early {
+		t.Fatalf("outcome %+v, want an early breach", o)
+	}
+	if frac := o.After / 0.5; math.Abs(frac-math.Round(frac)) > 1e-9 || o.After > 10 {
+		t.Fatalf("decided after %gs: want a multiple of the 0.5 s look, early", o.After)
+	}
+	// Without early stop the same run is judged once, at its end.
+	end := Replay(curve.RulesV2, b, s, false)
+	if end.Early || end.Verdict != curve.Breach || end.After < 29 {
+		t.Fatalf("run to end: %+v, want a breach judged at the end", end)
+	}
+}
+
+func TestWilson(t *testing.T) {
+	r := NewRate(0, 1000)
+	if r.Lo != 0 || r.Hi < 0.003 || r.Hi > 0.005 {
+		t.Fatalf("0 of 1000: %+v, want [0, ~0.38%%]", r)
+	}
+	r = NewRate(50, 100)
+	if math.Abs(r.Lo-0.404) > 0.002 || math.Abs(r.Hi-0.596) > 0.002 {
+		t.Fatalf("50 of 100: %+v, want ~[40.4%%, 59.6%%]", r)
+	}
+}
+
+func TestReportRendersEveryCell(t *testing.T) {
+	cells, err := Run(context.Background(), Config{Rules: []curve.Rules{curve.RulesV1, curve.RulesV2}, Multiples: []float64{0, 2}, Replays: 3, Noises: Noises()[:2], Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Report{Method: Method, Sources: Sources(), Cells: cells}
+	md := rep.Markdown()
+	for _, want := range []string{"| v1 | ar1-0 |", "| v2 | ar1-0.5 |", "## Time to verdict"} {
+		if !contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	for _, svg := range []string{rep.PowerSVG(), rep.TimeSVG()} {
+		if !contains(svg, "<polyline") || !contains(svg, "</svg>") {
+			t.Errorf("plot without lines:\n%s", svg)
+		}
+	}
+}
+
+func TestShiftedKeepsTheNoiseInAnotherOrder(t *testing.T) {
+	s := curve.Series{Metric: "fds", Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: 1}, {Name: curve.PhaseSettle, T: 5}}}
+	for i := 0; i < 60; i++ {
+		s.Points = append(s.Points, curve.Point{T: float64(i) / 10, Op: float64(i), V: float64(i % 7)})
+	}
+	re := Real{Budget: curve.Budget{Metric: "fds", Kind: curve.Slope, Per: curve.PerOp, Max: 1}, Series: []curve.Series{s}}
+	_, got, _ := Shifted([]Real{re}, newRand(1), 0)
+	var before, after []float64
+	for j, p := range got[0].Points {
+		if p.T >= 1 && p.T < 5 {
+			before, after = append(before, math.Abs(s.Points[j].V)), append(after, math.Abs(p.V))
+		} else if p.V != s.Points[j].V && p.V != -s.Points[j].V {
+			t.Fatalf("a sample outside the stimulus moved: %v -> %v", s.Points[j], p)
+		}
+	}
+	slices.Sort(before)
+	slices.Sort(after)
+	if !slices.Equal(before, after) {
+		t.Fatalf("the stimulus' values are not a rotation of the measured ones:\n%v\n%v", before, after)
+	}
+}

@@ -1,0 +1,112 @@
+package judge
+
+import (
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+)
+
+// LookEvery is how often a running variant's budgets are judged, from the
+// start of its stimulus. The engine's watcher looks on this schedule and
+// the calibration replays saved and synthetic series on the same one, so
+// the error rates it measures are the watcher's.
+const LookEvery = 500 * time.Millisecond
+
+// Look is one look at a running variant: every budget judged on the
+// samples so far, and whether the run may stop with a verdict now.
+type Look struct {
+	Evaluations []curve.Evaluation
+	// Stop is set when more data cannot change the verdict: Verdict then
+	// says which (breach, or under RulesV2 also hold).
+	Stop    bool
+	Verdict curve.Verdict
+}
+
+// LookAt judges the series so far (not final) under rules and decides
+// whether the run may stop. Both rule sets stop on a certain breach once
+// every slope budget has a fit (a report of a reproduced incident should
+// say how fast it grew). RulesV2 also stops on a certain hold: every slope
+// budget's interval lies below its budget and every ceiling and growth
+// budget holds so far. A variant with a residual budget never stops on a
+// hold: what is left after the settle is its evidence.
+func LookAt(rules curve.Rules, budgets []curve.Budget, series []curve.Series) Look {
+	evals := curve.EvaluateAllWith(rules, budgets, series, false)
+	l := Look{Evaluations: evals}
+	switch {
+	case curve.BreachCertain(evals):
+		l.Stop, l.Verdict = true, curve.Breach
+	case rules == curve.RulesV2 && holdCertain(evals):
+		l.Stop, l.Verdict = true, curve.Hold
+	}
+	return l
+}
+
+// holdCertain reports whether every budget holds for good: slopes with a
+// certain hold, ceilings and growth under their bound (a slope certainly
+// under budget is not going to carry them over), and no residual budget.
+func holdCertain(evals []curve.Evaluation) bool {
+	slopes := 0
+	for _, e := range evals {
+		switch e.Budget.Kind {
+		case curve.Slope:
+			if e.Verdict != curve.Hold || !e.Certain {
+				return false
+			}
+			slopes++
+		case curve.Ceiling, curve.Growth:
+			if e.Verdict != curve.Hold {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return slopes > 0
+}
+
+// Until returns the series cut to the samples taken at or before t
+// (seconds since the sampler started), phases included only if marked by
+// then: what a look at t saw. A run that stopped early is judged on what
+// the deciding look saw, so a sample that arrived while the drive wound
+// down cannot turn its verdict.
+func Until(series []curve.Series, t float64) []curve.Series {
+	out := make([]curve.Series, len(series))
+	for i, s := range series {
+		c := s
+		c.Points = nil
+		for _, p := range s.Points {
+			if p.T <= t {
+				c.Points = append(c.Points, p)
+			}
+		}
+		c.Phases = nil
+		for _, ph := range s.Phases {
+			if ph.T <= t {
+				c.Phases = append(c.Phases, ph)
+			}
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// LastSample is the time of the newest sample in any series, or 0.
+func LastSample(series []curve.Series) float64 {
+	last := 0.0
+	for _, s := range series {
+		if n := len(s.Points); n > 0 {
+			last = max(last, s.Points[n-1].T)
+		}
+	}
+	return last
+}
+
+// Final judges a finished run. A run that stopped early under RulesV2 is
+// judged on what the deciding look saw (stopAt, seconds since the sampler
+// started); RulesV1 judges every sample, as it always has.
+func Final(rules curve.Rules, budgets []curve.Budget, series []curve.Series, stopped bool, stopAt float64) Judgement {
+	if stopped && rules == curve.RulesV2 {
+		series = Until(series, stopAt)
+	}
+	return JudgeWith(rules, budgets, series)
+}

@@ -1,0 +1,61 @@
+package judge_test
+
+import (
+	"testing"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/judge"
+)
+
+// flat is a counter that stays at 40 (one count of jitter) for 30 s at 10 Hz
+// with one op per second.
+func flat() curve.Series {
+	s := curve.Series{Metric: "fds", Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: 1}}}
+	for i := 0; i < 310; i++ {
+		t := float64(i) / 10
+		s.Points = append(s.Points, curve.Point{T: t, Op: float64(max(0, int(t-1))), V: 40 + float64(i%2)})
+	}
+	return s
+}
+
+var slope = curve.Budget{Metric: "fds", Kind: curve.Slope, Per: curve.PerOp, Max: 0.5}
+
+func TestLookStopsOnACertainHoldOnlyUnderV2(t *testing.T) {
+	series := []curve.Series{flat()}
+	if l := judge.LookAt(curve.RulesV2, []curve.Budget{slope}, series); !l.Stop || l.Verdict != curve.Hold {
+		t.Fatalf("v2 look at a flat counter: stop %v %s, want a certain hold", l.Stop, l.Verdict)
+	}
+	if l := judge.LookAt(curve.RulesV1, []curve.Budget{slope}, series); l.Stop {
+		t.Fatalf("v1 never stops on a hold: stop %v %s", l.Stop, l.Verdict)
+	}
+	growth := curve.Budget{Metric: "fds", Kind: curve.Growth, Max: 10}
+	if l := judge.LookAt(curve.RulesV2, []curve.Budget{slope, growth}, series); !l.Stop {
+		t.Fatal("a held growth budget does not keep a certain hold from stopping")
+	}
+	residual := curve.Budget{Metric: "fds", Kind: curve.Residual, Max: 4, SettleWindow: 5}
+	if l := judge.LookAt(curve.RulesV2, []curve.Budget{slope, residual}, series); l.Stop {
+		t.Fatal("a residual budget is judged after the settle: no early hold")
+	}
+}
+
+func TestFinalJudgesWhatTheDecidingLookSawUnderV2(t *testing.T) {
+	s := flat()
+	// After the look at 10 s the counter jumps: a late sample must not
+	// turn a v2 verdict made at 10 s.
+	for i := range s.Points {
+		if s.Points[i].T > 10 {
+			s.Points[i].V += 5 * (s.Points[i].T - 10)
+		}
+	}
+	series := []curve.Series{s}
+	if j := judge.Final(curve.RulesV2, []curve.Budget{slope}, series, true, 10); j.Verdict != curve.Hold {
+		t.Fatalf("v2 stopped at 10 s: %s, want the hold the look saw", j.Verdict)
+	}
+	if j := judge.Final(curve.RulesV1, []curve.Budget{slope}, series, true, 10); j.Verdict != curve.Breach {
+		t.Fatalf("v1 judges every sample, as it always has: %s", j.Verdict)
+	}
+	cut := judge.Until(series, 10)
+	if n := len(cut[0].Points); n != 101 || judge.LastSample(cut) != 10 {
+		t.Fatalf("until 10 s: %d points, last %g", n, judge.LastSample(cut))
+	}
+}
