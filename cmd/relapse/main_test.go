@@ -121,7 +121,7 @@ func TestListAndPlan(t *testing.T) {
 	wantCode(t, []string{"plan", ""}, exitOK) // make reproduce INCIDENT= may pass an empty word
 	out, _ = wantCode(t, []string{"plan", "dockerd-kill-dstate", "-variant", "dstate-20-10-5"}, exitOK)
 	// 20.10.5 runs with the containerd its release shipped with.
-	if !strings.Contains(out, "dockerd-kill-dstate/dstate-20-10-5  dockerd-20.10.5/containerd-1.4.13  breach") || !strings.Contains(out, "1 runs on 2 runtime builds (containerd-1.4.13 dockerd-20.10.5)") {
+	if !strings.Contains(out, "dockerd-kill-dstate/dstate-20-10-5  dockerd-20.10.5/containerd-1.4.13  breach") || !strings.Contains(out, "1 run on 2 runtime builds (containerd-1.4.13 dockerd-20.10.5)") {
 		t.Errorf("plan of a pinned variant:\n%s", out)
 	}
 	_, errs = wantCode(t, []string{"plan", "no-such-incident"}, exitUsage)

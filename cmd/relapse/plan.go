@@ -103,9 +103,17 @@ func printPlan(w io.Writer, p engine.Plan) {
 	for _, n := range p.NotJudged {
 		fmt.Fprintf(w, "not judged: %s\n", n)
 	}
-	fmt.Fprintf(w, "%d runs", len(p.Items))
+	fmt.Fprint(w, count(len(p.Items), "run"))
 	if b := p.Builds(); len(b) > 0 {
-		fmt.Fprintf(w, " on %d runtime builds (%s)", len(b), strings.Join(b, " "))
+		fmt.Fprintf(w, " on %s (%s)", count(len(b), "runtime build"), strings.Join(b, " "))
 	}
 	fmt.Fprintln(w)
+}
+
+// count is n and the noun, plural unless n is one.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
