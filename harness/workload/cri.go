@@ -49,6 +49,9 @@ type ContainerSpec struct {
 	// LogPath is the container's log file relative to the pod's log
 	// directory, as in the CRI; empty means "<Name>.log".
 	LogPath string
+	// CpusetCpus pins the container to these CPUs (cpuset list syntax,
+	// e.g. "0-1"); empty leaves it on every CPU.
+	CpusetCpus string
 }
 
 // DialCRI connects to the CRI runtime service on a containerd socket and
@@ -163,6 +166,9 @@ func (c *CRI) RunContainer(ctx context.Context, podID string, spec ContainerSpec
 		Linux: &runtimeapi.LinuxContainerConfig{
 			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: namespaces()},
 		},
+	}
+	if spec.CpusetCpus != "" {
+		cfg.Linux.Resources = &runtimeapi.LinuxContainerResources{CpusetCpus: spec.CpusetCpus}
 	}
 	created, err := c.rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: cfg, SandboxConfig: pod})
 	if err != nil {

@@ -37,18 +37,22 @@ const (
 	// warmup requests (php-fpm and nginx warming up their buffers) are not
 	// fitted.
 	warmup = 2000
+	// cpus is how many CPUs the workload is pinned to (the first ones this
+	// process may use): the pod memory's resolution below depends on it,
+	// and pinned it is the same on a 2-CPU runner and a 64-CPU node.
+	cpus = 2
 	// usageResolution is the smallest change of the pod's memory usage
 	// (memory.current, memory.usage_in_bytes) that is growth and not
-	// wander: the kernel charges a cgroup 64 pages at a time per CPU and
-	// holds what is not used yet (2 CPUs here and in the guests), and every
-	// request in flight holds its body's temp file (4 workers x 100 KiB),
-	// 912 KiB in all. Measured: a flat tmpfs-tmp run (kernel 6.1, cgroup v2,
-	// 28k requests past the warm-up) wandered over 1004 KiB between its 1st
+	// wander: the kernel charges a cgroup 64 pages at a time per CPU its
+	// tasks run on and holds what is not used yet, and every request in
+	// flight holds its body's temp file (4 workers x 100 KiB), 912 KiB in
+	// all. Measured: a flat tmpfs-tmp run (kernel 6.1, cgroup v2, 28k
+	// requests past the warm-up) wandered over 1004 KiB between its 1st
 	// and 99th percentile. At 50 B/request that takes 18.7k requests to
 	// resolve: the host's 28k do, and a slower machine's load runs on until
 	// it has them (needed); with fewer the budget is inconclusive, never a
 	// breach read from the wander.
-	usageResolution = 2*64*4096 + concurrency*largeBody
+	usageResolution = cpus*64*4096 + concurrency*largeBody
 )
 
 // Images the variants start.

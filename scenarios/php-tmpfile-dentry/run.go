@@ -25,8 +25,12 @@ const name = "php-upload"
 const maxLogBytes = 64 << 10
 
 // runDocker runs the workload as a Docker container with host networking,
-// a memory limit and, for the fix, a tmpfs /tmp.
+// a memory limit, pinned to cpus CPUs and, for the fix, a tmpfs /tmp.
 func (u upload) runDocker(ctx context.Context, env *incident.Env, port int) (container, error) {
+	pinned, err := workload.FirstCPUs(cpus)
+	if err != nil {
+		return container{}, err
+	}
 	d, ok := env.Sandbox.(interface {
 		Client(context.Context) (*client.Client, error)
 	})
@@ -47,6 +51,7 @@ func (u upload) runDocker(ctx context.Context, env *incident.Env, port int) (con
 		NetworkMode: "host",
 		HostConfig: func(hc *mobycontainer.HostConfig) {
 			hc.Resources.Memory = memoryLimit
+			hc.Resources.CpusetCpus = pinned
 			if u.tmpfs {
 				hc.Tmpfs = map[string]string{"/tmp": "rw,nosuid,nodev,mode=1777,size=64m"}
 			}
@@ -68,13 +73,17 @@ func (u upload) runDocker(ctx context.Context, env *incident.Env, port int) (con
 	return container{pid: c.PID, logs: logs}, nil
 }
 
-// runCRI runs the workload as a CRI pod (node network, no CNI). The CRI
-// client has no resources or mounts yet, so neither the memory limit nor a
-// tmpfs /tmp can be set there. A pod is removed once RunPod returns its id;
+// runCRI runs the workload as a CRI pod (node network, no CNI), pinned to
+// cpus CPUs. The CRI client has no memory limit or mounts yet, so neither
+// the limit nor a tmpfs /tmp can be set there. A pod is removed once RunPod returns its id;
 // a pod whose creation was cancelled midway goes with the sandbox.
 func (u upload) runCRI(ctx context.Context, env *incident.Env, port int) (container, error) {
 	if u.tmpfs {
 		return container{}, errors.New("php-upload on containerd: a tmpfs /tmp needs mounts in workload.ContainerSpec, which it does not have yet")
+	}
+	pinned, err := workload.FirstCPUs(cpus)
+	if err != nil {
+		return container{}, err
 	}
 	cri, err := workload.DialCRI(ctx, env.Sandbox.Address())
 	if err != nil {
@@ -88,9 +97,10 @@ func (u upload) runCRI(ctx context.Context, env *incident.Env, port int) (contai
 	}
 	env.Defer(func(ctx context.Context) error { return cri.RemovePod(ctx, pod) })
 	id, err := cri.RunContainer(ctx, pod, workload.ContainerSpec{
-		Name:  name,
-		Image: env.Images[uploadImage],
-		Env:   map[string]string{"PORT": strconv.Itoa(port)},
+		Name:       name,
+		Image:      env.Images[uploadImage],
+		Env:        map[string]string{"PORT": strconv.Itoa(port)},
+		CpusetCpus: pinned,
 	})
 	if err != nil {
 		return container{}, err
