@@ -75,8 +75,9 @@ func (u upload) runDocker(ctx context.Context, env *incident.Env, port int) (con
 
 // runCRI runs the workload as a CRI pod (node network, no CNI), pinned to
 // cpus CPUs. The CRI client has no memory limit or mounts yet, so neither
-// the limit nor a tmpfs /tmp can be set there. A pod is removed once RunPod returns its id;
-// a pod whose creation was cancelled midway goes with the sandbox.
+// the limit nor a tmpfs /tmp can be set there. A pod is removed once RunPod
+// returns its id; a pod whose creation was cancelled midway goes with the
+// sandbox.
 func (u upload) runCRI(ctx context.Context, env *incident.Env, port int) (container, error) {
 	if u.tmpfs {
 		return container{}, errors.New("php-upload on containerd: a tmpfs /tmp needs mounts in workload.ContainerSpec, which it does not have yet")
