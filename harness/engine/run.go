@@ -161,10 +161,12 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 
 	ops := &probe.Ops{}
 	var sampler *probe.Sampler
+	enough := make(chan struct{})
 	env := &incident.Env{
 		Sandbox: sb, Ops: ops, Images: images, Dir: dir, Logf: logf,
-		Mark:  func(name string) { sampler.Mark(name) },
-		Defer: cleanups.push, TimeScale: scale,
+		Mark:   func(name string) { sampler.Mark(name) },
+		Enough: enough,
+		Defer:  cleanups.push, TimeScale: scale,
 	}
 	logf("%s: starting the workload (%s)", it.Name(), it.Why)
 	attempt, err := it.Variant.Case.Start(ctx, env)
@@ -187,7 +189,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	}
 	sampler.Mark(curve.PhaseStimulus)
 	start := time.Now()
-	w := watch(ctx, e.rules, it.Variant.Budgets, sampler, ops, start, !it.Variant.RunToEnd, logf)
+	w := watch(ctx, e.rules, it.Variant.Budgets, sampler, ops, start, !it.Variant.RunToEnd, enough, logf)
 	driveErr := attempt.Drive(w.ctx)
 	early := w.stop()
 	sampler.Stop()
@@ -215,6 +217,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 	}
 	res.DurationS = time.Since(start).Seconds()
 	res.VerdictAfterS = res.DurationS
+	res.EnoughAfterS = early.enoughAfter.Seconds()
 	if early.stopped {
 		res.StoppedEarly = true
 		res.VerdictAfterS = early.after.Seconds()

@@ -16,12 +16,14 @@ const progressEvery = 10 * time.Second
 
 // watcher judges budgets while the drive runs (judge.LookAt, every
 // judge.LookEvery: the look the calibration replays), narrates progress,
-// and cancels the drive once a look decides (unless the variant runs to
-// its end, where it only narrates).
+// and cancels the drive once a look decides. A variant that runs to its
+// end is never cancelled; the watcher closes enough instead when its slope
+// budgets hold for certain, so its drive may end the stimulus and settle.
 type watcher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	enough chan struct{}
 	mu     sync.Mutex
 	result earlyVerdict
 }
@@ -33,16 +35,19 @@ type earlyVerdict struct {
 	verdict curve.Verdict
 	after   time.Duration
 	sawTo   float64
+	// enoughAfter is when (after the stimulus started) the slope budgets
+	// were found to hold for certain and enough was closed; 0 if never.
+	enoughAfter time.Duration
 }
 
-func watch(ctx context.Context, rules curve.Rules, budgets []curve.Budget, s *probe.Sampler, ops *probe.Ops, start time.Time, early bool, logf func(string, ...any)) *watcher {
-	w := &watcher{done: make(chan struct{})}
+func watch(ctx context.Context, rules curve.Rules, budgets []curve.Budget, s *probe.Sampler, ops *probe.Ops, start time.Time, early bool, enough chan struct{}, logf func(string, ...any)) *watcher {
+	w := &watcher{done: make(chan struct{}), enough: enough}
 	w.ctx, w.cancel = context.WithCancel(ctx)
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(judge.LookEvery)
 		defer t.Stop()
-		lastSaid := start
+		lastSaid, saidEnough := start, false
 		for {
 			select {
 			case <-w.ctx.Done():
@@ -55,9 +60,19 @@ func watch(ctx context.Context, rules curve.Rules, budgets []curve.Budget, s *pr
 				lastSaid = time.Now()
 				logf("  %5.0fs  %d ops  %s", time.Since(start).Seconds(), ops.Load(), liveLine(look.Evaluations, series))
 			}
+			if !early && look.SlopesHold && !saidEnough {
+				saidEnough = true
+				w.mu.Lock()
+				w.result.enoughAfter = time.Since(start)
+				w.mu.Unlock()
+				close(w.enough)
+				logf("  %5.0fs  %d ops  every slope budget holds for certain: the stimulus may end, the settle decides the rest",
+					time.Since(start).Seconds(), ops.Load())
+			}
 			if early && look.Stop {
 				w.mu.Lock()
-				w.result = earlyVerdict{stopped: true, verdict: look.Verdict, after: time.Since(start), sawTo: judge.LastSample(series)}
+				w.result.stopped, w.result.verdict = true, look.Verdict
+				w.result.after, w.result.sawTo = time.Since(start), judge.LastSample(series)
 				w.mu.Unlock()
 				w.cancel()
 				return

@@ -61,6 +61,14 @@ type Env struct {
 	Logf func(format string, args ...any)
 	// Mark records a named phase (e.g. curve.PhaseSettle) on every series.
 	Mark func(name string)
+	// Enough is closed once the watcher's looks find every slope budget
+	// holding for certain (see judge.Look.SlopesHold). A drive whose settle
+	// is its evidence (Variant.RunToEnd) may then stop starting operations,
+	// let those in flight finish and settle as usual: more stimulus cannot
+	// change the slopes' verdict, and the settle still tells a leak from a
+	// drain. It is never closed under rules without certain holds; a nil
+	// channel (a Case run outside the engine) never is either.
+	Enough <-chan struct{}
 	// Defer registers a cleanup that runs when the variant ends, also on
 	// failure or interrupt, in reverse order.
 	Defer func(func(ctx context.Context) error)
@@ -68,4 +76,15 @@ type Env struct {
 	// readiness waits) on a slower machine; see EnvTimeScale. 0 or 1: as
 	// measured.
 	TimeScale float64
+}
+
+// Closed reports, without waiting, whether ch (Env.Enough) is closed; a
+// nil channel never is.
+func Closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

@@ -20,6 +20,12 @@ type Look struct {
 	// says which (breach, or under RulesV2 also hold).
 	Stop    bool
 	Verdict curve.Verdict
+	// SlopesHold is set when every slope budget holds for certain (its
+	// interval lies under the budget; only rules with a sequential
+	// interval ever say so) and nothing has breached. A variant whose
+	// settle is its evidence cannot stop here, but its stimulus has shown
+	// all it can: it may stop starting operations and settle as usual.
+	SlopesHold bool
 }
 
 // LookAt judges the series so far (not final) under rules and decides
@@ -38,7 +44,26 @@ func LookAt(rules curve.Rules, budgets []curve.Budget, series []curve.Series) Lo
 	case rules == curve.RulesV2 && holdCertain(evals):
 		l.Stop, l.Verdict = true, curve.Hold
 	}
+	l.SlopesHold = !l.Stop && slopesHold(evals)
 	return l
+}
+
+// slopesHold reports whether every slope budget holds for certain while
+// the other budgets hold so far or wait for the settle (residuals).
+func slopesHold(evals []curve.Evaluation) bool {
+	slopes := 0
+	for _, e := range evals {
+		switch {
+		case e.Budget.Kind == curve.Slope:
+			if e.Verdict != curve.Hold || !e.Certain {
+				return false
+			}
+			slopes++
+		case e.Verdict == curve.Breach:
+			return false
+		}
+	}
+	return slopes > 0
 }
 
 // holdCertain reports whether every budget holds for good: slopes with a

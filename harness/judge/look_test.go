@@ -38,6 +38,32 @@ func TestLookStopsOnACertainHoldOnlyUnderV2(t *testing.T) {
 	}
 }
 
+// A variant judged on its settle cannot stop early, but once its slopes hold
+// for certain its stimulus has shown all it can (the drive may end it and
+// settle). Never under v1, which has no certain hold; never while a slope
+// is undecided or anything has breached.
+func TestLookSaysWhenTheSlopesHoldForASettle(t *testing.T) {
+	residual := curve.Budget{Metric: "fds", Kind: curve.Residual, Max: 4, SettleWindow: 5}
+	budgets := []curve.Budget{slope, residual}
+	series := []curve.Series{flat()}
+	if l := judge.LookAt(curve.RulesV2, budgets, series); l.Stop || !l.SlopesHold {
+		t.Fatalf("v2, flat counter with a residual budget: stop %v, slopes hold %v; want no stop and slopes held", l.Stop, l.SlopesHold)
+	}
+	if l := judge.LookAt(curve.RulesV1, budgets, series); l.SlopesHold {
+		t.Fatal("v1 has no certain hold: its slopes never hold early")
+	}
+	if l := judge.LookAt(curve.RulesV2, budgets, judge.Until(series, 3)); l.SlopesHold {
+		t.Fatal("two seconds of stimulus cannot make a slope hold for certain")
+	}
+	ceiling := curve.Budget{Metric: "fds", Kind: curve.Ceiling, Max: 40}
+	if l := judge.LookAt(curve.RulesV2, append(budgets, ceiling), series); l.SlopesHold {
+		t.Fatal("a breached ceiling keeps the stimulus going (and the verdict a breach)")
+	}
+	if l := judge.LookAt(curve.RulesV2, []curve.Budget{slope}, series); !l.Stop || l.SlopesHold {
+		t.Fatalf("without a residual the run stops on the hold itself: stop %v, slopes hold %v", l.Stop, l.SlopesHold)
+	}
+}
+
 func TestFinalJudgesWhatTheDecidingLookSawUnderV2(t *testing.T) {
 	s := flat()
 	// After the look at 10 s the counter jumps: a late sample must not

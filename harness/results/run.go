@@ -104,6 +104,10 @@ type Result struct {
 	// (seconds since the sampler started): the verdict is on the samples
 	// up to it, so a re-judge can cut the saved series there.
 	JudgedToS float64 `json:"judged_to_s,omitempty"`
+	// EnoughAfterS is, for a variant that runs to its end, how many seconds
+	// after the stimulus started every slope budget held for certain: its
+	// drive was told it may end the stimulus there and settle.
+	EnoughAfterS float64 `json:"enough_after_s,omitempty"`
 
 	// Series is the primary metric's CSV, relative to the run directory;
 	// SeriesFiles lists every series' CSV (each has a .json twin with the

@@ -60,7 +60,7 @@ func (p execProbe) Start(ctx context.Context, env *incident.Env) (incident.Attem
 	env.Logf("pod %.12s (shim pid %d): exec probe %q, %d calls, %d in flight, timeout %v, client deadline %v",
 		pod, shimPID(), p.loop.Command, p.loop.Calls, p.loop.InFlight, p.loop.Timeout, p.loop.Deadline)
 	loop := p.loop
-	loop.Ops = env.Ops
+	loop.Ops, loop.Enough = env.Ops, env.Enough
 	return &probing{cri: cri, container: id, loop: loop, settle: p.settle, shim: shim, debug: debug,
 		mark: env.Mark, logf: env.Logf}, nil
 }
@@ -91,6 +91,9 @@ func (p *probing) Drive(ctx context.Context) error {
 	p.result = res
 	if err != nil {
 		return err
+	}
+	if len(res.Calls) < p.loop.Calls {
+		p.logf("the slope budgets held for certain after %d of %d exec probes: settling", len(res.Calls), p.loop.Calls)
 	}
 	p.logf("%d exec probes: %d ok, %d deadline, %d runtime error, %d transport error; errors %v",
 		len(res.Calls), res.Count(CallOK), res.Count(CallDeadline),

@@ -33,6 +33,9 @@ type ProbeLoopOptions struct {
 	Deadline time.Duration
 	// Ops, if set, counts each finished call (whatever its outcome).
 	Ops *probe.Ops
+	// Enough, once closed, stops the loop starting calls; those in flight
+	// finish (incident.Env.Enough). Nil never stops it.
+	Enough <-chan struct{}
 }
 
 // CallClass sorts an ExecSync call's outcome.
@@ -134,10 +137,15 @@ func ProbeLoop(ctx context.Context, c execer, containerID string, opts ProbeLoop
 	var err error
 	for i := range opts.Calls {
 		select {
-		case next <- struct{}{}:
-			continue
-		case <-ctx.Done():
-			err = fmt.Errorf("exec probe loop on %.12s stopped after starting %d of %d calls: %w", containerID, i, opts.Calls, ctx.Err())
+		case <-opts.Enough:
+		default:
+			select {
+			case next <- struct{}{}:
+				continue
+			case <-opts.Enough:
+			case <-ctx.Done():
+				err = fmt.Errorf("exec probe loop on %.12s stopped after starting %d of %d calls: %w", containerID, i, opts.Calls, ctx.Err())
+			}
 		}
 		break
 	}

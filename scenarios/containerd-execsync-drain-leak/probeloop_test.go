@@ -89,6 +89,28 @@ func TestProbeLoopStopsOnCancel(t *testing.T) {
 	}
 }
 
+// Enough ends the loop without an error: no new calls start, and those in
+// flight finish as they would (they are the drain the settle watches).
+func TestProbeLoopStopsStartingCallsOnEnough(t *testing.T) {
+	enough := make(chan struct{})
+	f := &fakeExec{answer: func(_ context.Context, n int64) error {
+		if n == 5 {
+			close(enough)
+		}
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	}}
+	res, err := ProbeLoop(context.Background(), f, "c", ProbeLoopOptions{
+		Calls: 100, InFlight: 2, Command: command, Timeout: time.Second, Deadline: time.Minute, Enough: enough,
+	})
+	if err != nil {
+		t.Fatalf("err %v: enough is a normal end of the loop", err)
+	}
+	if n := len(res.Calls); n < 5 || n > 7 || res.Count(CallOK) != n {
+		t.Errorf("%d calls (%d ok): want the 5 up to enough and at most those already in flight, all finished", n, res.Count(CallOK))
+	}
+}
+
 func TestProbeLoopRejectsBadOptions(t *testing.T) {
 	f := &fakeExec{answer: func(context.Context, int64) error { return nil }}
 	for _, o := range []ProbeLoopOptions{

@@ -8,6 +8,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/relapse-dev/relapse/harness/incident"
 	"github.com/relapse-dev/relapse/harness/probe"
 	"github.com/relapse-dev/relapse/harness/wait"
 )
@@ -26,6 +27,10 @@ type AttachLoopOptions struct {
 	Deadline time.Duration
 	// Ops, if set, counts each finished attach.
 	Ops *probe.Ops
+	// Enough, once closed, ends the loop before its next attach
+	// (incident.Env.Enough); AttachLoop then returns how many it made. Nil
+	// never does.
+	Enough <-chan struct{}
 }
 
 // AttachLoop attaches to containerID's stdout as a stream, over and over,
@@ -43,6 +48,9 @@ func AttachLoop(ctx context.Context, cli *client.Client, containerID string, opt
 		return 0, fmt.Errorf("attach loop: %d attaches, hold %v, deadline %v: want all positive", opts.Attaches, opts.Hold, opts.Deadline)
 	}
 	for i := range opts.Attaches {
+		if incident.Closed(opts.Enough) {
+			return i, nil
+		}
 		if err := attachOnce(ctx, cli, containerID, opts); err != nil {
 			return i, fmt.Errorf("attach %d of %d to %.12s: %w", i+1, opts.Attaches, containerID, err)
 		}

@@ -53,7 +53,7 @@ func (s silentAttach) Start(ctx context.Context, env *incident.Env) (incident.At
 		return nil, err
 	}
 	loop := s.loop
-	loop.Ops = env.Ops
+	loop.Ops, loop.Enough = env.Ops, env.Enough
 	a := &attaching{cli: cli, id: c.ID, loop: loop, settle: s.settle, afterGC: (settleWindow + 1) * time.Second, gc: gc,
 		pid: env.Sandbox.PID(), socket: env.Sandbox.Address(), dir: env.Dir, mark: env.Mark, logf: env.Logf}
 	if err := a.writeCensus(ctx, "fds-before.txt"); err != nil {

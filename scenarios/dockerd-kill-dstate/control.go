@@ -34,7 +34,7 @@ func (restarter) Start(ctx context.Context, env *incident.Env) (incident.Attempt
 	if err != nil {
 		return nil, fmt.Errorf("starting the control container: %w", err)
 	}
-	return &restarting{cli: cli, ops: env.Ops, mark: env.Mark, id: c.ID, scale: env.TimeScale}, nil
+	return &restarting{cli: cli, ops: env.Ops, mark: env.Mark, enough: env.Enough, id: c.ID, scale: env.TimeScale}, nil
 }
 
 // restarting is one run of the control loop.
@@ -43,6 +43,8 @@ type restarting struct {
 	ops  *probe.Ops
 	mark func(string)
 	id   string
+	// enough ends the loop early: the slope budgets hold for certain.
+	enough <-chan struct{}
 	// scale stretches the call deadline and the settle on a slower
 	// machine: a stop and start that take 0.3 s on the host take seconds
 	// under emulation, and a control call must complete.
@@ -57,7 +59,7 @@ func (*restarting) Probes() []probe.Source { return nil }
 // again. Then it settles like the kill loop.
 func (r *restarting) Drive(ctx context.Context) error {
 	timeout := stopTimeout
-	for i := 0; i < calls; i++ {
+	for i := 0; i < calls && !incident.Closed(r.enough); i++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("control loop stopped after %d of %d calls: %w", i, calls, err)
 		}

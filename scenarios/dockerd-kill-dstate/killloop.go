@@ -9,6 +9,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
+	"github.com/relapse-dev/relapse/harness/incident"
 	"github.com/relapse-dev/relapse/harness/probe"
 )
 
@@ -27,6 +28,9 @@ type KillLoopOptions struct {
 	Deadline time.Duration
 	// Ops, if set, counts each finished call (whatever its outcome).
 	Ops *probe.Ops
+	// Enough, once closed, ends the loop before its next call
+	// (incident.Env.Enough). Nil never does.
+	Enough <-chan struct{}
 }
 
 // CallClass sorts a stop call's outcome.
@@ -107,7 +111,7 @@ func KillLoop(ctx context.Context, cli *client.Client, containerID string, opts 
 		return KillLoopResult{}, fmt.Errorf("kill loop: StopTimeout is %d, want -1 (wait forever) or more", opts.StopTimeout)
 	}
 	res := KillLoopResult{Calls: make([]Call, 0, opts.Calls)}
-	for i := 0; i < opts.Calls; i++ {
+	for i := 0; i < opts.Calls && !incident.Closed(opts.Enough); i++ {
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("kill loop on %.12s stopped after %d of %d calls: %w", containerID, i, opts.Calls, err)
 		}

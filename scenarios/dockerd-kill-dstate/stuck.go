@@ -71,7 +71,7 @@ func (s stuckReader) Start(ctx context.Context, env *incident.Env) (incident.Att
 	if err != nil {
 		return nil, err
 	}
-	return &killing{cli: cli, ops: env.Ops, mark: env.Mark, logf: env.Logf, dockerd: env.Sandbox.Address(),
+	return &killing{cli: cli, ops: env.Ops, mark: env.Mark, enough: env.Enough, logf: env.Logf, dockerd: env.Sandbox.Address(),
 		readerID: c.ID, readerPID: c.PID, state: state, scale: env.TimeScale}, nil
 }
 
@@ -82,6 +82,8 @@ type killing struct {
 	mark    func(string)
 	logf    func(string, ...any)
 	dockerd string // the sandbox dockerd's socket, for its goroutines
+	// enough ends the loop early: the slope budgets hold for certain.
+	enough <-chan struct{}
 
 	readerID  string
 	readerPID int
@@ -99,13 +101,16 @@ func (k *killing) Probes() []probe.Source { return []probe.Source{k.state} }
 // tells an in-flight plateau from a leak.
 func (k *killing) Drive(ctx context.Context) error {
 	res, err := KillLoop(ctx, k.cli, k.readerID, KillLoopOptions{
-		Calls: calls, StopTimeout: stopTimeout, Deadline: deadline, Ops: k.ops,
+		Calls: calls, StopTimeout: stopTimeout, Deadline: deadline, Ops: k.ops, Enough: k.enough,
 	})
 	if err != nil {
 		return err
 	}
+	if len(res.Calls) < calls {
+		k.logf("the slope budgets held for certain after %d of %d stop calls: settling", len(res.Calls), calls)
+	}
 	k.logf("%d stop calls: %d ok, %d deadline, %d daemon error, %d transport error; errors %v",
-		calls, res.Count(CallOK), res.Count(CallDeadline),
+		len(res.Calls), res.Count(CallOK), res.Count(CallDeadline),
 		res.Count(CallDaemonError), res.Count(CallTransportError), res.Errors())
 	if n := res.Count(CallOK); n > 0 {
 		return fmt.Errorf("%d stop calls succeeded on a container stuck in D: the fault did not hold", n)

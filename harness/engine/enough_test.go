@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/incident"
+	"github.com/relapse-dev/relapse/harness/probe"
+	"github.com/relapse-dev/relapse/harness/wait"
+)
+
+// widgets is a counter that stays at 40, one count of jitter.
+type widgets struct{ n atomic.Int64 }
+
+func (w *widgets) Describe() []probe.Desc { return []probe.Desc{{Name: "widgets", Unit: "widgets"}} }
+func (w *widgets) Collect(context.Context) (map[string]float64, error) {
+	return map[string]float64{"widgets": float64(40 + w.n.Add(1)%2)}, nil
+}
+
+// settleCase loops an operation every 50 ms for at most 30 s, ends the
+// loop when the engine says enough, then settles like a kill loop.
+type settleCase struct{ loopFor *time.Duration }
+
+func (c settleCase) Start(_ context.Context, env *incident.Env) (incident.Attempt, error) {
+	return &settling{env: env, loopFor: c.loopFor}, nil
+}
+
+type settling struct {
+	env     *incident.Env
+	loopFor *time.Duration
+}
+
+func (s *settling) Probes() []probe.Source { return []probe.Source{&widgets{}} }
+func (s *settling) Drive(ctx context.Context) error {
+	start := time.Now()
+	for i := 0; i < 600 && !incident.Closed(s.env.Enough); i++ {
+		if err := wait.Sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+		s.env.Ops.Add(1)
+	}
+	*s.loopFor = time.Since(start)
+	s.env.Mark(curve.PhaseSettle)
+	return wait.Sleep(ctx, 1500*time.Millisecond)
+}
+
+// A variant whose settle is its evidence is never cut short, but under
+// rules with certain holds its drive hears when the slopes have shown all
+// they can, ends its loop and settles. (v1 has no certain hold:
+// harness/judge's look tests show it never says enough.)
+func TestRunToEndEndsTheStimulusWhenTheSlopesHoldForCertain(t *testing.T) {
+	budgets := []curve.Budget{
+		{Metric: "widgets", Kind: curve.Slope, Per: curve.PerOp, Max: 0.5},
+		{Metric: "widgets", Kind: curve.Residual, Max: 4, SettleWindow: 1},
+	}
+	var loopFor time.Duration
+	v := incident.Variant{Name: "settles", Expect: curve.Hold, Budgets: budgets, RunToEnd: true,
+		Interval: 50 * time.Millisecond, Case: settleCase{loopFor: &loopFor}}
+	eng, _ := newEngine(t, func() *selfSandbox { return &selfSandbox{root: t.TempDir()} })
+	eng.rules = curve.RulesV2
+	res, err := eng.Run(context.Background(), item(t, v))
+	if err != nil || res.Verdict != string(curve.Hold) || !res.OK {
+		t.Fatalf("err %v, verdict %s ok %v: want the hold: %+v", err, res.Verdict, res.OK, res.Evaluations)
+	}
+	if res.StoppedEarly || res.EnoughAfterS == 0 || loopFor > 25*time.Second {
+		t.Fatalf("stopped early %v, enough after %.1fs, loop ran %v: want no early stop, the loop ended on enough", res.StoppedEarly, res.EnoughAfterS, loopFor)
+	}
+	if len(res.Evaluations) != 2 || res.Evaluations[1].Verdict != curve.Hold {
+		t.Fatalf("evaluations %+v: the residual is judged on the settle as ever", res.Evaluations)
+	}
+}
