@@ -72,7 +72,9 @@ func TestGoroutinesCountsParkedGoroutines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := after["self_goroutines"] - before["self_goroutines"]; d < parked || d > parked+5 {
+	// Give or take a few: the first Collect's own connection goroutines
+	// (client and server side) may end, or still run, by the second.
+	if d := after["self_goroutines"] - before["self_goroutines"]; d < parked-3 || d > parked+5 {
 		t.Fatalf("goroutines went %v -> %v after parking %d, want +%d (give or take the probe's own)", before, after, parked, parked)
 	}
 }
