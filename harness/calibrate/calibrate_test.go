@@ -132,3 +132,38 @@ func TestShiftedKeepsTheNoiseInAnotherOrder(t *testing.T) {
 		t.Fatalf("the stimulus' values are not a rotation of the measured ones:\n%v\n%v", before, after)
 	}
 }
+
+// On autocorrelated noise with the budget at the truth, v1's peeking at an
+// interval that assumes independent samples cries wolf; v3 keeps under
+// the bar on the same replays, and on the GC sawtooth and the strongly
+// correlated noise too. The test checks both sides, so it is known to
+// fail on v1.
+func TestV3FalseBreachRateOnCorrelatedNoise(t *testing.T) {
+	v1 := cellOf(t, curve.RulesV1, "ar1-0.5", 1, 60).BreachRate()
+	if falseBreachOK(v1) {
+		t.Fatalf("v1 gave %d of %d false breaches on ar1-0.5: the bar no longer tells the old rules from v3", v1.K, v1.N)
+	}
+	t.Logf("v1, ar1-0.5, budget at the truth: %d of %d false breaches", v1.K, v1.N)
+	for _, noise := range []string{"ar1-0.5", "ar1-0.9", "sawtooth"} {
+		v3 := cellOf(t, curve.RulesV3, noise, 1, 200).BreachRate()
+		if !falseBreachOK(v3) {
+			t.Errorf("v3, %s, budget at the truth: %d of %d false breaches (%.1f%%, 95%% CI %.1f-%.1f%%), want at most 2%%",
+				noise, v3.K, v3.N, 100*v3.P, 100*v3.Lo, 100*v3.Hi)
+		}
+	}
+}
+
+// Where v2 rarely decides (a GC sawtooth whose ramps last seconds), v3's
+// block means catch a leak of twice the budget most of the time, and
+// still hold a flat series early.
+func TestV3PowerOnASawtooth(t *testing.T) {
+	v2 := cellOf(t, curve.RulesV2, "sawtooth", 2, 100).BreachRate()
+	v3 := cellOf(t, curve.RulesV3, "sawtooth", 2, 100).BreachRate()
+	if v3.P < 0.7 || v3.P < v2.P+0.3 {
+		t.Errorf("power at 2x on the sawtooth: v3 %.0f%%, v2 %.0f%%; want v3 at least 70%% and 30 points over v2", 100*v3.P, 100*v2.P)
+	}
+	h := cellOf(t, curve.RulesV3, "ar1-0", 0, 50)
+	if h.Hold < 48 || h.Early < 48 {
+		t.Errorf("v3 at 0x: %d holds, %d early of 50; want nearly all early holds", h.Hold, h.Early)
+	}
+}

@@ -2,6 +2,7 @@ package calibrate
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/relapse-dev/relapse/harness/curve"
@@ -85,8 +86,27 @@ func Injected(reals []Real, i int, multiple float64) ([]curve.Budget, []curve.Se
 		p.V = sign*p.V + add*b.Per.X(p)
 		pts[j] = p
 	}
-	s.Points = pts
+	s.Points = onGrid(pts, s.Points)
 	return []curve.Budget{b}, []curve.Series{s}, re.Early
+}
+
+// onGrid rounds pts' values to the resolution of the measured points
+// (one count, one page): a real leak shows in the same steps as the noise
+// it grows under, and a verdict rule that leans on the series' resolution
+// must be measured on series that have it.
+func onGrid(pts, measured []curve.Point) []curve.Point {
+	vs := make([]float64, len(measured))
+	for i, p := range measured {
+		vs[i] = p.V
+	}
+	res := curve.Resolution(vs)
+	if res <= 0 {
+		return pts
+	}
+	for i := range pts {
+		pts[i].V = res * math.Round(pts[i].V/res)
+	}
+	return pts
 }
 
 // Shifted is a real series drawn at random (negated or not), its trend
@@ -130,6 +150,6 @@ func Shifted(reals []Real, r *rand.Rand, multiple float64) ([]curve.Budget, []cu
 	for j := range pts {
 		pts[j].V = res[j] + multiple*b.Max*b.Per.X(pts[j])
 	}
-	s.Points = pts
+	s.Points = onGrid(pts, s.Points)
 	return []curve.Budget{b}, []curve.Series{s}, re.Early
 }
