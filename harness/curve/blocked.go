@@ -64,6 +64,10 @@ func BlockedFit(xs, ys, ts []float64) Fit {
 	seconds := thi - tlo
 	q := min(maxBlocks, int(seconds/minBlockSeconds))
 	if q < minBlocks {
+		// Too short to judge; the Theil-Sen slope still says how fast it
+		// grew so far.
+		ts := TheilSen(xs, ys, 0.95)
+		f.Slope, f.Intercept = ts.Slope, ts.Intercept
 		return f
 	}
 	bx, by := blockMeans(xs, ys, ts, tlo, seconds/float64(q), q)
@@ -117,6 +121,9 @@ func BlockedFit(xs, ys, ts []float64) Fit {
 	}
 	return f
 }
+
+// MinBlockedSeconds is the shortest window BlockedFit bounds a slope on.
+const MinBlockedSeconds = minBlocks * minBlockSeconds
 
 // blockMeans averages the points into q blocks of width seconds from tlo
 // (the last block takes the window's last point), skipping empty blocks.

@@ -2,6 +2,7 @@ package curve
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -73,5 +74,18 @@ func TestBlockedIntervalKeepsOneAndAHalfStepsOfResolution(t *testing.T) {
 	// Too short a window for minBlocks blocks decides nothing.
 	if s := BlockedFit(xs[:50], ys[:50], ts[:50]); !s.Saturated {
 		t.Fatalf("5 s window: %+v, want saturated", s)
+	}
+}
+
+// A window too short for the blocks ends inconclusive, saying how much
+// longer it would have to be, and still reports how fast it grew.
+func TestV3TooShortSaysHowMuchLonger(t *testing.T) {
+	s := sampled(1, 4, 0, 10, func(t, _ float64) float64 { return 100 + 5*t }, nil, 0.1)
+	e := EvaluateWith(RulesV3, Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 1}, s, true)
+	if e.Verdict != Inconclusive || !e.Fit.Saturated || math.Abs(e.NeedFactor-MinBlockedSeconds/3.9) > 0.05 {
+		t.Fatalf("%s, saturated %v, need %gx: %s", e.Verdict, e.Fit.Saturated, e.NeedFactor, e.Detail)
+	}
+	if math.Abs(e.Measured-5) > 0.5 || !strings.Contains(e.Detail, "the seconds would decide it") {
+		t.Fatalf("measured %g: %s", e.Measured, e.Detail)
 	}
 }

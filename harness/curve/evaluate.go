@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Phase names the harness marks on every series.
@@ -113,6 +114,17 @@ func evalSlope(e Evaluation, s Series, final bool) Evaluation {
 		e = judgeCalibrated(e, CalibratedFit(xs, ys, thi-tlo), final)
 	case RulesV3:
 		e = judgeCalibrated(e, BlockedFit(xs, ys, ts), final)
+		if e.Fit.Saturated && final && thi > tlo {
+			// Too short for the blocks: say by how much, not by the
+			// interval's width (there is none).
+			e.NeedFactor = MinBlockedSeconds / (thi - tlo)
+			if i := strings.LastIndex(e.Detail, "; about"); i >= 0 {
+				e.Detail = e.Detail[:i]
+			} else if i := strings.LastIndex(e.Detail, "; the slope sits"); i >= 0 {
+				e.Detail = e.Detail[:i]
+			}
+			e.Detail += needText(e.NeedFactor, PerSecond)
+		}
 	default:
 		f := TheilSen(xs, ys, 0.95)
 		e.Fit = &f

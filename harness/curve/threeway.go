@@ -21,6 +21,9 @@ func judgeCalibrated(e Evaluation, f Fit, final bool) Evaluation {
 		interval = fmt.Sprintf("slope %g/%s (%g%% sequential CI %g..%g, n=%d in %d blocks, block rho %.2f), budget %g",
 			f.Slope, b.Per, 100*f.Confidence, f.Lo, f.Hi, f.N, f.Blocks, f.Rho, b.Max)
 		saturated = fmt.Sprintf(": fewer than %d blocks of %gs: too short a window to bound the slope", minBlocks, minBlockSeconds)
+		if f.Saturated {
+			interval = fmt.Sprintf("slope %g/%s (no interval, n=%d), budget %g", f.Slope, b.Per, f.N, b.Max)
+		}
 	}
 	switch {
 	case f.N < minCertainPoints:
