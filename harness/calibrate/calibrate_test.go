@@ -167,3 +167,30 @@ func TestV3PowerOnASawtooth(t *testing.T) {
 		t.Errorf("v3 at 0x: %d holds, %d early of 50; want nearly all early holds", h.Hold, h.Early)
 	}
 }
+
+// The warm-up is left out of a slope's fit because the stimulus' first
+// ramp is in it: a rotation must leave it where it was, not carry the
+// ramp into the fitted window.
+func TestShiftedLeavesTheWarmupInPlace(t *testing.T) {
+	s := curve.Series{Metric: "fds", Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: 1}}}
+	for i := 0; i < 60; i++ {
+		v := float64(i % 5)
+		if i >= 10 && i < 20 {
+			v = 100 + 10*float64(i) // the first ramp, in the warm-up
+		}
+		s.Points = append(s.Points, curve.Point{T: float64(i) / 10, Op: float64(max(0, i-10)), V: v})
+	}
+	re := Real{Budget: curve.Budget{Metric: "fds", Kind: curve.Slope, Per: curve.PerOp, Max: 1, Warmup: 10}, Series: []curve.Series{s}}
+	r := newRand(2)
+	for k := 0; k < 20; k++ {
+		_, got, _ := Shifted([]Real{re}, r, 0)
+		for j, p := range got[0].Points {
+			if j < 20 && math.Abs(p.V) != s.Points[j].V {
+				t.Fatalf("rotation %d moved a warm-up sample %d: %v -> %v", k, j, s.Points[j], p)
+			}
+			if j >= 20 && math.Abs(p.V) > 4 {
+				t.Fatalf("rotation %d carried the ramp into the window at %d: %v", k, j, p)
+			}
+		}
+	}
+}

@@ -90,6 +90,17 @@ func Injected(reals []Real, i int, multiple float64) ([]curve.Budget, []curve.Se
 	return []curve.Budget{b}, []curve.Series{s}, re.Early
 }
 
+// pastWarmup says whether p is in the window a slope budget is fitted on:
+// the warm-up is left out of the fit because the stimulus' first ramp
+// (a pool filling, a first batch of in-flight calls) is in it, and a
+// rotation must not carry that ramp into the window.
+func pastWarmup(b curve.Budget, from float64, p curve.Point) bool {
+	if b.Per == curve.PerOp {
+		return p.Op >= b.Warmup
+	}
+	return p.T >= from+b.Warmup
+}
+
 // onGrid rounds pts' values to the resolution of the measured points
 // (one count, one page): a real leak shows in the same steps as the noise
 // it grows under, and a verdict rule that leans on the series' resolution
@@ -111,10 +122,10 @@ func onGrid(pts, measured []curve.Point) []curve.Point {
 
 // Shifted is a real series drawn at random (negated or not), its trend
 // replaced by a true slope of multiple times its budget as in Injected,
-// and its residuals during the stimulus rotated by a random offset: the
-// same noise, autocorrelation and resolution in another order, so a few
-// dozen real series give a thousand null runs. The rotation's seam is one
-// jump of at most the noise's range.
+// and its residuals in the fitted window (after the warm-up, before the
+// settle) rotated by a random offset: the same noise, autocorrelation and
+// resolution in another order, so a few dozen real series give a thousand
+// null runs. The rotation's seam is one jump of at most the noise's range.
 func Shifted(reals []Real, r *rand.Rand, multiple float64) ([]curve.Budget, []curve.Series, bool) {
 	i := r.IntN(2 * len(reals))
 	re := reals[i/2]
@@ -127,7 +138,7 @@ func Shifted(reals []Real, r *rand.Rand, multiple float64) ([]curve.Budget, []cu
 	to, settled := s.PhaseAt(curve.PhaseSettle)
 	var idx []int
 	for j, p := range s.Points {
-		if p.T >= from && (!settled || p.T < to) {
+		if p.T >= from && (!settled || p.T < to) && pastWarmup(b, from, p) {
 			idx = append(idx, j)
 		}
 	}
