@@ -35,6 +35,8 @@ RUNTIMES    ?= containerd-1.6.20 containerd-1.7.24 containerd-2.0.14 containerd-
 # whose hold series are replayed as real noise (default: the latest run).
 CALIBRATE_REPLAYS ?= 1000
 CALIBRATE_WORKERS ?= 2
+# The verdict rule sets measured side by side.
+CALIBRATE_RULES   ?= v1,v2,v3
 CALIBRATE_RUNS    ?= $(wildcard $(RESULTS)/latest)
 # Regression mode judges the user's configuration files.
 CONTAINERD_CONFIG ?=
@@ -157,7 +159,7 @@ guest: deps relapse
 ## breaches, power and time to verdict, in results/calibration/ (every replay's
 ## time in calibration.json) and docs/calibration/ (the tables and plots)
 calibrate: relapse
-	@$(RELAPSE) calibrate -replays $(CALIBRATE_REPLAYS) -workers $(CALIBRATE_WORKERS) -out $(RESULTS)/calibration $(CALIBRATE_RUNS)
+	@$(RELAPSE) calibrate -rules $(CALIBRATE_RULES) -replays $(CALIBRATE_REPLAYS) -workers $(CALIBRATE_WORKERS) -out $(RESULTS)/calibration $(CALIBRATE_RUNS)
 	@mkdir -p docs/calibration && cp $(RESULTS)/calibration/calibration.md \
 		$(RESULTS)/calibration/power.svg $(RESULTS)/calibration/time.svg docs/calibration/
 

@@ -24,9 +24,9 @@ import (
 // calibration.md, calibration.json, power.svg and time.svg to -out and
 // prints the tables.
 func runCalibrate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("calibrate", "[-replays N] [-rules v1,v2] [-multiples 0,0.5,1,2,4] [-noises all|none|NAME,...] [-out DIR] [-workers N] [RUN_DIR...]", stderr)
+	fs := newFlags("calibrate", "[-replays N] [-rules v1,v2,v3] [-multiples 0,0.5,1,2,4] [-noises all|none|NAME,...] [-out DIR] [-workers N] [RUN_DIR...]", stderr)
 	replays := fs.Int("replays", 1000, "replays per synthetic noise and leak size")
-	rulesList := fs.String("rules", "v1,v2", "the verdict rules to measure, comma-separated")
+	rulesList := fs.String("rules", "v1,v2,v3", "the verdict rules to measure, comma-separated")
 	multiplesList := fs.String("multiples", "0,0.5,1,2,4", "true slopes to replay, as multiples of the budget, comma-separated")
 	out := fs.String("out", "", "directory for the report (default <results>/calibration-<UTC time>)")
 	workers := fs.Int("workers", 1, "replays run in parallel (the machine's other work permitting)")

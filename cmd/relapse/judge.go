@@ -21,8 +21,8 @@ import (
 // changed verdict is explained budget by budget. Exit 1 on any difference,
 // naming it.
 func runJudge(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("judge", "[-rules v1|v2] DIR", stderr)
-	rulesFlag := fs.String("rules", "", "judge with these verdict rules (v1, v2) instead of each result's own; a run is then replayed look by look as the live watcher would")
+	fs := newFlags("judge", "[-rules v1|v2|v3] DIR", stderr)
+	rulesFlag := fs.String("rules", "", "judge with these verdict rules (v1, v2, v3) instead of each result's own; a run is then replayed look by look as the live watcher would")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)

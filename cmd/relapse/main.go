@@ -35,7 +35,7 @@ func commands() []command {
 	return []command{
 		{"run", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F]", "run incidents end to end on private runtimes and write results/<run>; exit 1 if any run is not ok", runRun},
 		{"plan", "[ID] [same flags as run] [-builds|-json]", "print what run would run and the verdict each must give; -builds: only the runtime builds it needs", runPlan},
-		{"judge", "[-rules v1|v2] DIR", "recompute every verdict of a saved run from its series (-rules: replay it under other verdict rules and explain each change); exit 1 on any difference from summary.json", runJudge},
+		{"judge", "[-rules v1|v2|v3] DIR", "recompute every verdict of a saved run from its series (-rules: replay it under other verdict rules and explain each change); exit 1 on any difference from summary.json", runJudge},
 		{"calibrate", "[-replays N] [-real DIR...] [-out DIR]", "replay series of known truth through the watcher's looks under each verdict rule set: false-breach rate, power, time to verdict; writes calibration.md/.json and SVG plots", runCalibrate},
 		{"list", "", "list the incidents: id, runtime, variants, title", runList},
 		{"table", "DIR", "print the verdict table of the run in DIR (results/<id> or results/latest); exit 1 if any variant is not ok", runTable},

@@ -25,11 +25,11 @@ import (
 // image builds, the sandbox, the drive with its live slope, the verdict.
 // Ctrl-C stops the current variant and still cleans up everything it made.
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID] [-rules v1|v2]", stderr)
+	fs := newFlags("run", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID] [-rules v1|v2|v3]", stderr)
 	sel := selectionFlags(fs)
 	resultsDir := fs.String("results", os.Getenv("RELAPSE_RESULTS"), "results directory (default <repo>/results, or $RELAPSE_RESULTS)")
 	runID := fs.String("run-id", os.Getenv("RELAPSE_RUN_ID"), "the run's id and directory name (default a UTC timestamp)")
-	rulesFlag := fs.String("rules", os.Getenv("RELAPSE_RULES"), "verdict rules: v1 (Sen's interval, point estimate) or v2 (calibrated, sequential, three-way); default $RELAPSE_RULES or "+string(curve.DefaultRules))
+	rulesFlag := fs.String("rules", os.Getenv("RELAPSE_RULES"), "verdict rules: v1 (Sen's interval, point estimate), v2 (calibrated, sequential, three-way) or v3 (v2 with block means in seconds); default $RELAPSE_RULES or "+string(curve.DefaultRules))
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)

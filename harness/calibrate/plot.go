@@ -166,7 +166,7 @@ func ticks(tmax float64) []float64 {
 func Sources() map[string]string {
 	out := map[string]string{
 		"real":         "real hold series from saved runs (their own noise and budgets), as measured and negated",
-		"real-shifted": "the real hold series drawn at random, negated or not, their residuals during the stimulus rotated by a random offset",
+		"real-shifted": "the real hold series drawn at random, negated or not, their residuals in the fitted window (after the warm-up, before the settle) rotated by a random offset",
 	}
 	for _, n := range Noises() {
 		out[n.Name] = n.Why

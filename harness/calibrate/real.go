@@ -2,6 +2,7 @@ package calibrate
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/relapse-dev/relapse/harness/curve"
@@ -85,16 +86,46 @@ func Injected(reals []Real, i int, multiple float64) ([]curve.Budget, []curve.Se
 		p.V = sign*p.V + add*b.Per.X(p)
 		pts[j] = p
 	}
-	s.Points = pts
+	s.Points = onGrid(pts, s.Points)
 	return []curve.Budget{b}, []curve.Series{s}, re.Early
+}
+
+// pastWarmup says whether p is in the window a slope budget is fitted on:
+// the warm-up is left out of the fit because the stimulus' first ramp
+// (a pool filling, a first batch of in-flight calls) is in it, and a
+// rotation must not carry that ramp into the window.
+func pastWarmup(b curve.Budget, from float64, p curve.Point) bool {
+	if b.Per == curve.PerOp {
+		return p.Op >= b.Warmup
+	}
+	return p.T >= from+b.Warmup
+}
+
+// onGrid rounds pts' values to the resolution of the measured points
+// (one count, one page): a real leak shows in the same steps as the noise
+// it grows under, and a verdict rule that leans on the series' resolution
+// must be measured on series that have it.
+func onGrid(pts, measured []curve.Point) []curve.Point {
+	vs := make([]float64, len(measured))
+	for i, p := range measured {
+		vs[i] = p.V
+	}
+	res := curve.Resolution(vs)
+	if res <= 0 {
+		return pts
+	}
+	for i := range pts {
+		pts[i].V = res * math.Round(pts[i].V/res)
+	}
+	return pts
 }
 
 // Shifted is a real series drawn at random (negated or not), its trend
 // replaced by a true slope of multiple times its budget as in Injected,
-// and its residuals during the stimulus rotated by a random offset: the
-// same noise, autocorrelation and resolution in another order, so a few
-// dozen real series give a thousand null runs. The rotation's seam is one
-// jump of at most the noise's range.
+// and its residuals in the fitted window (after the warm-up, before the
+// settle) rotated by a random offset: the same noise, autocorrelation and
+// resolution in another order, so a few dozen real series give a thousand
+// null runs. The rotation's seam is one jump of at most the noise's range.
 func Shifted(reals []Real, r *rand.Rand, multiple float64) ([]curve.Budget, []curve.Series, bool) {
 	i := r.IntN(2 * len(reals))
 	re := reals[i/2]
@@ -107,7 +138,7 @@ func Shifted(reals []Real, r *rand.Rand, multiple float64) ([]curve.Budget, []cu
 	to, settled := s.PhaseAt(curve.PhaseSettle)
 	var idx []int
 	for j, p := range s.Points {
-		if p.T >= from && (!settled || p.T < to) {
+		if p.T >= from && (!settled || p.T < to) && pastWarmup(b, from, p) {
 			idx = append(idx, j)
 		}
 	}
@@ -130,6 +161,6 @@ func Shifted(reals []Real, r *rand.Rand, multiple float64) ([]curve.Budget, []cu
 	for j := range pts {
 		pts[j].V = res[j] + multiple*b.Max*b.Per.X(pts[j])
 	}
-	s.Points = pts
+	s.Points = onGrid(pts, s.Points)
 	return []curve.Budget{b}, []curve.Series{s}, re.Early
 }

@@ -26,7 +26,7 @@ const Method = "Each replay feeds one run's samples to the engine's own look (ju
 	"below it the right verdict is hold, above it breach. Synthetic runs: 30 s at 10 Hz after a 1 s baseline, noise of " +
 	"standard deviation 1, a per-second budget of 2/30 (a leak of two noise deviations over the run) with a 1 s warm-up. " +
 	"Real runs: every slope budget of every variant of a saved run that was expected to hold and did, with its own " +
-	"budget, warm-up and phases; its fitted trend is replaced by the injected truth, once as measured and once negated. " +
+	"budget, warm-up and phases; its fitted trend is replaced by the injected truth, once as measured and once negated, and the values are rounded to the series' own resolution (a count, a page), as a real leak would show. " +
 	"Rates carry 95% Wilson intervals; times are seconds from the stimulus to the verdict."
 
 // find returns the cell of rules, source and multiple.

@@ -89,7 +89,7 @@ func CalibratedFit(xs, ys []float64, seconds float64) Fit {
 	f.Rho = rho
 	f.NEff = nn * (1 - rho) / (1 + rho)
 
-	z := mixtureZ(math.Pow(seconds/mixtureSeconds, 3)) * math.Sqrt((1+rho)/(1-rho))
+	z := mixtureZ(math.Pow(seconds/mixtureSeconds, 3), SequentialAlpha) * math.Sqrt((1+rho)/(1-rho))
 	c := z * math.Sqrt(nn*(nn-1)*(2*nn+5)/18)
 	lo := int(math.Floor((float64(m) - c) / 2))
 	hi := int(math.Ceil((float64(m) + c) / 2))
@@ -99,7 +99,7 @@ func CalibratedFit(xs, ys []float64, seconds float64) Fit {
 	// has every pairwise slope over a budget, yet proves nothing.
 	f.Saturated = lo < 0 || hi > m-1
 	if span := xhi - xlo; span > 0 {
-		step := resolution(ys) / span
+		step := Resolution(ys) / span
 		f.Lo, f.Hi = math.Min(f.Lo, f.Slope-step), math.Max(f.Hi, f.Slope+step)
 	}
 	return f
@@ -123,17 +123,17 @@ func orderStat(slopes []float64, mid, k int) float64 {
 }
 
 // mixtureZ is Robbins' normal-mixture boundary, in standard errors, at
-// information r relative to the mixture's centre, for SequentialAlpha:
+// information r relative to the mixture's centre, for an error of alpha:
 // z(r) = sqrt((1+1/r)(ln(1+r) + 2 ln(1/alpha))). A slope's information
 // grows like the cube of the window's length on evenly spaced samples, so
 // r = (seconds/mixtureSeconds)³.
-func mixtureZ(r float64) float64 {
-	return math.Sqrt((1 + 1/r) * (math.Log1p(r) + 2*math.Log(1/SequentialAlpha)))
+func mixtureZ(r, alpha float64) float64 {
+	return math.Sqrt((1 + 1/r) * (math.Log1p(r) + 2*math.Log(1/alpha)))
 }
 
-// resolution is the smallest gap between two distinct values of ys: one
+// Resolution is the smallest gap between two distinct values of ys: one
 // count for counters, a page for memory read in pages, tiny for others.
-func resolution(ys []float64) float64 {
+func Resolution(ys []float64) float64 {
 	s := slices.Clone(ys)
 	slices.Sort(s)
 	gap := math.Inf(1)

@@ -105,8 +105,16 @@ func TestParseRules(t *testing.T) {
 	if r, err := ParseRules(""); err != nil || r != DefaultRules {
 		t.Fatalf("empty: %q %v", r, err)
 	}
-	if _, err := ParseRules("v3"); err == nil || !strings.Contains(err.Error(), `"v3"`) {
-		t.Fatalf("v3: %v, want an error naming it", err)
+	if _, err := ParseRules("v9"); err == nil || !strings.Contains(err.Error(), `"v9"`) {
+		t.Fatalf("v9: %v, want an error naming it", err)
+	}
+	for _, r := range []Rules{RulesV1, RulesV2, RulesV3} {
+		if got, err := ParseRules(string(r)); err != nil || got != r {
+			t.Fatalf("%s: %q %v", r, got, err)
+		}
+	}
+	if RulesV1.ThreeWay() || !RulesV2.ThreeWay() || !RulesV3.ThreeWay() {
+		t.Fatal("v2 and v3 are three-way, v1 is not")
 	}
 	if Of("") != RulesV1 || Of("v2") != RulesV2 {
 		t.Fatal("recorded rules: empty is v1")

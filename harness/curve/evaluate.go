@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Phase names the harness marks on every series.
@@ -89,7 +90,7 @@ func evalSlope(e Evaluation, s Series, final bool) Evaluation {
 	b := e.Budget
 	from, _ := s.PhaseAt(PhaseStimulus)
 	to, settled := s.PhaseAt(PhaseSettle)
-	var xs, ys []float64
+	var xs, ys, ts []float64
 	tlo, thi := math.Inf(1), math.Inf(-1)
 	distinct := map[float64]bool{}
 	for _, p := range s.Points {
@@ -100,7 +101,7 @@ func evalSlope(e Evaluation, s Series, final bool) Evaluation {
 			continue
 		}
 		x := b.Per.X(p)
-		xs, ys = append(xs, x), append(ys, p.V)
+		xs, ys, ts = append(xs, x), append(ys, p.V), append(ts, p.T)
 		tlo, thi = math.Min(tlo, p.T), math.Max(thi, p.T)
 		distinct[x] = true
 	}
@@ -108,9 +109,23 @@ func evalSlope(e Evaluation, s Series, final bool) Evaluation {
 		e.Detail = fmt.Sprintf("%d points at %d distinct x after warm-up %g%s: too few to fit a slope", len(xs), len(distinct), b.Warmup, b.Per)
 		return e
 	}
-	if e.Rules == RulesV2 {
+	switch e.Rules {
+	case RulesV2:
 		e = judgeCalibrated(e, CalibratedFit(xs, ys, thi-tlo), final)
-	} else {
+	case RulesV3:
+		e = judgeCalibrated(e, BlockedFit(xs, ys, ts), final)
+		if e.Fit.Saturated && final && thi > tlo {
+			// Too short for the blocks: say by how much, not by the
+			// interval's width (there is none).
+			e.NeedFactor = MinBlockedSeconds / (thi - tlo)
+			if i := strings.LastIndex(e.Detail, "; about"); i >= 0 {
+				e.Detail = e.Detail[:i]
+			} else if i := strings.LastIndex(e.Detail, "; the slope sits"); i >= 0 {
+				e.Detail = e.Detail[:i]
+			}
+			e.Detail += needText(e.NeedFactor, PerSecond)
+		}
+	default:
 		f := TheilSen(xs, ys, 0.95)
 		e.Fit = &f
 		e.Measured = f.Slope

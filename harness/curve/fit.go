@@ -26,6 +26,9 @@ type Fit struct {
 	// of the pairwise slopes: too few effective points to bound the slope
 	// at its confidence. Lo and Hi are then that range, and decide nothing.
 	Saturated bool `json:"saturated,omitempty"`
+	// Blocks is how many blocks of time BlockedFit averaged the window
+	// into (absent from the other fits).
+	Blocks int `json:"blocks,omitempty"`
 }
 
 // maxFitPoints bounds the O(n²) pairwise slopes: longer series are thinned

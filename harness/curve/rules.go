@@ -26,6 +26,16 @@ const (
 	// below, otherwise inconclusive, saying how much longer a run would
 	// need.
 	RulesV2 Rules = "v2"
+	// RulesV3 is RulesV2's three-way verdict and sequential boundary on a
+	// fit that averages the window into blocks of seconds (BlockedFit): a
+	// least-squares line through the block means and a Student t interval
+	// from their scatter, widened for what correlation is left between
+	// neighbouring blocks, and never narrower than 1.5 steps of the
+	// series' resolution over the span. A counter's staircase, an
+	// in-flight batch or a heap's slow drift, which leave RulesV2 a
+	// handful of effective points (or, where slow, an interval too
+	// narrow), average out within blocks or show as scatter between them.
+	RulesV3 Rules = "v3"
 	// DefaultRules judge a run unless a caller picks others.
 	DefaultRules = RulesV1
 )
@@ -35,12 +45,17 @@ func ParseRules(s string) (Rules, error) {
 	switch r := Rules(strings.TrimSpace(s)); r {
 	case "":
 		return DefaultRules, nil
-	case RulesV1, RulesV2:
+	case RulesV1, RulesV2, RulesV3:
 		return r, nil
 	default:
-		return "", fmt.Errorf("unknown verdict rules %q: want %q (Sen's interval, point estimate) or %q (calibrated, sequential, three-way)", s, RulesV1, RulesV2)
+		return "", fmt.Errorf("unknown verdict rules %q: want %q (Sen's interval, point estimate), %q (calibrated, sequential, three-way) or %q (v2 on block means in seconds)", s, RulesV1, RulesV2, RulesV3)
 	}
 }
+
+// ThreeWay says the rules decide hold, breach or inconclusive, each with
+// an interval valid over every look: a run may stop early on a hold too,
+// and is judged on what its deciding look saw.
+func (r Rules) ThreeWay() bool { return r == RulesV2 || r == RulesV3 }
 
 // Of is the rules a recorded evaluation or result names; runs recorded
 // before rules had names were judged with RulesV1.

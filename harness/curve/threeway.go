@@ -16,11 +16,20 @@ func judgeCalibrated(e Evaluation, f Fit, final bool) Evaluation {
 	e.Measured = f.Slope
 	interval := fmt.Sprintf("slope %g/%s (%g%% sequential CI %g..%g, n=%d, rho %.2f, n_eff %.1f), budget %g",
 		f.Slope, b.Per, 100*f.Confidence, f.Lo, f.Hi, f.N, f.Rho, f.NEff, b.Max)
+	saturated := ": too few effective points to bound the slope at this confidence (the interval is the pairwise slopes' whole range)"
+	if e.Rules == RulesV3 {
+		interval = fmt.Sprintf("slope %g/%s (%g%% sequential CI %g..%g, n=%d in %d blocks, block rho %.2f), budget %g",
+			f.Slope, b.Per, 100*f.Confidence, f.Lo, f.Hi, f.N, f.Blocks, f.Rho, b.Max)
+		saturated = fmt.Sprintf(": fewer than %d blocks of %gs: too short a window to bound the slope", minBlocks, minBlockSeconds)
+		if f.Saturated {
+			interval = fmt.Sprintf("slope %g/%s (no interval, n=%d), budget %g", f.Slope, b.Per, f.N, b.Max)
+		}
+	}
 	switch {
 	case f.N < minCertainPoints:
 		e.Detail = interval + ": too few points to decide"
 	case f.Saturated:
-		e.Detail = interval + ": too few effective points to bound the slope at this confidence (the interval is the pairwise slopes' whole range)"
+		e.Detail = interval + saturated
 		if final {
 			e.NeedFactor = needFactor(f, b.Max)
 			e.Detail += needText(e.NeedFactor, b.Per)

@@ -17,7 +17,7 @@ const LookEvery = 500 * time.Millisecond
 type Look struct {
 	Evaluations []curve.Evaluation
 	// Stop is set when more data cannot change the verdict: Verdict then
-	// says which (breach, or under RulesV2 also hold).
+	// says which (breach, or under RulesV2 and RulesV3 also hold).
 	Stop    bool
 	Verdict curve.Verdict
 	// SlopesHold is set when every slope budget holds for certain (its
@@ -31,7 +31,7 @@ type Look struct {
 // LookAt judges the series so far (not final) under rules and decides
 // whether the run may stop. Both rule sets stop on a certain breach once
 // every slope budget has a fit (a report of a reproduced incident should
-// say how fast it grew). RulesV2 also stops on a certain hold: every slope
+// say how fast it grew). RulesV2 and RulesV3 also stop on a certain hold: every slope
 // budget's interval lies below its budget and every ceiling and growth
 // budget holds so far. A variant with a residual budget never stops on a
 // hold: what is left after the settle is its evidence.
@@ -41,7 +41,7 @@ func LookAt(rules curve.Rules, budgets []curve.Budget, series []curve.Series) Lo
 	switch {
 	case curve.BreachCertain(evals):
 		l.Stop, l.Verdict = true, curve.Breach
-	case rules == curve.RulesV2 && holdCertain(evals):
+	case rules.ThreeWay() && holdCertain(evals):
 		l.Stop, l.Verdict = true, curve.Hold
 	}
 	l.SlopesHold = !l.Stop && slopesHold(evals)
@@ -126,11 +126,12 @@ func LastSample(series []curve.Series) float64 {
 	return last
 }
 
-// Final judges a finished run. A run that stopped early under RulesV2 is
-// judged on what the deciding look saw (stopAt, seconds since the sampler
-// started); RulesV1 judges every sample, as it always has.
+// Final judges a finished run. A run that stopped early under three-way
+// rules (RulesV2, RulesV3) is judged on what the deciding look saw
+// (stopAt, seconds since the sampler started); RulesV1 judges every
+// sample, as it always has.
 func Final(rules curve.Rules, budgets []curve.Budget, series []curve.Series, stopped bool, stopAt float64) Judgement {
-	if stopped && rules == curve.RulesV2 {
+	if stopped && rules.ThreeWay() {
 		series = Until(series, stopAt)
 	}
 	return JudgeWith(rules, budgets, series)

@@ -21,7 +21,7 @@ import (
 	"github.com/relapse-dev/relapse/harness/report"
 )
 
-// EnvRules picks the verdict rules the suite judges with (v1, v2; empty:
+// EnvRules picks the verdict rules the suite judges with (v1, v2, v3; empty:
 // curve.DefaultRules), as `relapse run -rules` does.
 const EnvRules = "RELAPSE_RULES"
 
