@@ -1,0 +1,244 @@
+// Package bench_test measures what relapse's sampler costs on a real
+// sandbox, beside what the Docker API costs for the same numbers: a
+// private dockerd with its own containerd and one running container, its
+// shim and its memory cgroup, sampled at 10 Hz. It starts daemons, so it
+// lives outside harness/ (whose unit tests must not) and runs under the
+// e2e lock from `make bench`.
+package bench_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/relapse-dev/relapse/harness/cpucost"
+	"github.com/relapse-dev/relapse/harness/probe"
+)
+
+const (
+	// interval is the engine's default sampling interval: 10 Hz.
+	interval = 100 * time.Millisecond
+	hz       = float64(time.Second / interval)
+	// idleFor is how long the daemons' background CPU is measured with
+	// nothing calling them; it is subtracted at its rate from every loop.
+	idleFor = 30 * time.Second
+)
+
+// daemons are the meter's targets in report order.
+var daemons = []string{"dockerd", "containerd", "shim"}
+
+// measured is one loop's CPU over its samples, the idle rate subtracted.
+type measured struct {
+	samples int
+	cost    cpucost.Cost
+}
+
+func (m measured) caller() time.Duration  { return cpucost.Per(m.cost.Self, m.samples) }
+func (m measured) daemons() time.Duration { return cpucost.Per(m.cost.Daemons(), m.samples) }
+func (m measured) total() time.Duration   { return m.caller() + m.daemons() }
+
+// BenchmarkSamplerCost runs relapse's sampler over a dockerd run's probes,
+// then the Docker API calls that report the same container and daemon
+// numbers, each at 10 Hz for b.N samples (make bench: -benchtime 600x, a
+// minute each), and reports the CPU per sample of the caller and of each
+// daemon, its share of one core at 10 Hz, and the ratio.
+//
+// The sampler reads more than the API can give (every daemon's RSS,
+// threads and fds, dockerd's goroutines, six memory cgroup values); the
+// API loop reads what it has: one-shot container stats (memory usage and
+// memory.stat) and /info (NGoroutines, NFd, filled since dockerd runs with
+// --debug). Its client keeps connections alive, the API's best case; the
+// sampler's probes do not (an idle connection would be a held fd in the
+// daemon under test).
+func BenchmarkSamplerCost(b *testing.B) {
+	s := startSandbox(b)
+	idle := s.idle(b)
+
+	var sampled, api measured
+	b.Run("sampler", func(b *testing.B) {
+		sampled = s.sampler(b, idle)
+		report(b, sampled)
+	})
+	b.Run("stats-api", func(b *testing.B) {
+		api = s.statsAPI(b, idle)
+		report(b, api)
+	})
+	if sampled.samples == 0 || api.samples == 0 {
+		return
+	}
+	again := s.idle(b)
+	for _, name := range daemons {
+		b.Logf("idle %s: %v/s before the loops, %v/s after (the rate subtracted is the first)",
+			name, perSecond(idle.Procs[name].Total(), idle.Wall), perSecond(again.Procs[name].Total(), again.Wall))
+	}
+	ratio := float64(api.total()) / float64(sampled.total())
+	share := cpucost.PercentOfCore(sampled.total(), hz)
+	b.Logf("sampler: %v a sample (caller %v, daemons %v) = %.3f %% of one core at %g Hz (target <= 1 %%): %s",
+		sampled.total(), sampled.caller(), sampled.daemons(), share, hz, verdict(share <= 1))
+	b.Logf("stats API + /info: %v a sample (caller %v, daemons %v) = %.3f %% of one core at %g Hz",
+		api.total(), api.caller(), api.daemons(), cpucost.PercentOfCore(api.total(), hz), hz)
+	b.Logf("the stats API costs %.1fx the sampler (target >= 5x): %s", ratio, verdict(ratio >= 5))
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func perSecond(d, wall time.Duration) time.Duration {
+	if wall <= 0 {
+		return 0
+	}
+	return time.Duration(float64(d) / wall.Seconds())
+}
+
+// idle measures the daemons' and this process' CPU over idleFor with
+// nothing sampling.
+func (s *sandbox) idle(b *testing.B) cpucost.Cost {
+	b.Helper()
+	before, err := s.meter.Read()
+	if err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(idleFor)
+	after, err := s.meter.Read()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := after.Since(before)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// sampler runs a probe.Sampler over the run's sources for b.N intervals.
+// A sample is one round over every source; the rounds are counted from the
+// dockerd RSS series, which every round adds to.
+func (s *sandbox) sampler(b *testing.B, idle cpucost.Cost) measured {
+	var mu sync.Mutex
+	var errs []string
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		errs = append(errs, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	smp := probe.NewSampler(interval, nil, logf, s.sources...)
+	before, err := s.meter.Read()
+	if err != nil {
+		b.Fatal(err)
+	}
+	smp.Start(context.Background())
+	time.Sleep(time.Duration(b.N) * interval)
+	smp.Stop()
+	after, err := s.meter.Read()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(errs) > 0 {
+		b.Fatalf("the sampler reported errors: %s", strings.Join(errs, "; "))
+	}
+	series := smp.Series()
+	rounds := 0
+	for _, sr := range series {
+		if sr.Metric == "dockerd_rss_bytes" {
+			rounds = len(sr.Points)
+		}
+	}
+	for _, sr := range series {
+		// A source whose read overran an interval skips a tick; every one
+		// must still have sampled nearly every round, or the loop measured
+		// something other than a run's sampling.
+		if len(sr.Points) == 0 || len(sr.Points)*10 < rounds*9 {
+			b.Fatalf("series %s has %d points over %d rounds", sr.Metric, len(sr.Points), rounds)
+		}
+	}
+	c, err := after.Since(before)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return measured{samples: rounds, cost: c.LessIdle(idle)}
+}
+
+// statsAPI asks dockerd for the container's memory (one-shot stats) and
+// its own goroutines and fds (/info) b.N times at 10 Hz.
+func (s *sandbox) statsAPI(b *testing.B, idle cpucost.Cost) measured {
+	ctx := context.Background()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	before, err := s.meter.Read()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		if err := readAPI(ctx, s.cli, s.container); err != nil {
+			b.Fatal(err)
+		}
+		<-t.C
+	}
+	after, err := s.meter.Read()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := after.Since(before)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return measured{samples: b.N, cost: c.LessIdle(idle)}
+}
+
+// readAPI reads the numbers the Docker API has for what the sampler reads,
+// and checks they are there.
+func readAPI(ctx context.Context, cli *client.Client, id string) error {
+	res, err := cli.ContainerStats(ctx, id, client.ContainerStatsOptions{})
+	if err != nil {
+		return fmt.Errorf("container stats: %w", err)
+	}
+	var st container.StatsResponse
+	err = json.NewDecoder(res.Body).Decode(&st)
+	res.Body.Close()
+	if err != nil {
+		return fmt.Errorf("container stats: decoding: %w", err)
+	}
+	if st.MemoryStats.Usage == 0 || len(st.MemoryStats.Stats) == 0 {
+		return fmt.Errorf("container stats: no memory usage or memory.stat in %+v", st.MemoryStats)
+	}
+	info, err := cli.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return fmt.Errorf("/info: %w", err)
+	}
+	if info.Info.NGoroutines == 0 || info.Info.NFd == 0 {
+		return fmt.Errorf("/info: NGoroutines %d, NFd %d: is dockerd running with --debug?", info.Info.NGoroutines, info.Info.NFd)
+	}
+	return nil
+}
+
+// report records a loop's CPU per sample: the caller's, each daemon's
+// (with the children it waited for), their sum, and the share of one core
+// that is at 10 Hz. The stat-tick
+// figures are logged beside the schedstat ones as a check on threads that
+// exited during the loop (schedstat cannot see those).
+func report(b *testing.B, m measured) {
+	ns := func(d time.Duration) float64 { return float64(cpucost.Per(d, m.samples).Nanoseconds()) }
+	b.ReportMetric(ns(m.cost.Self), "caller-cpu-ns/sample")
+	var ticks []string
+	for _, name := range daemons {
+		p := m.cost.Procs[name]
+		b.ReportMetric(ns(p.Total()), name+"-cpu-ns/sample")
+		ticks = append(ticks, fmt.Sprintf("%s %v (stat ticks %v) + children %v", name,
+			cpucost.Per(p.Run, m.samples), cpucost.Per(p.Ticks, m.samples), cpucost.Per(p.Children, m.samples)))
+	}
+	b.ReportMetric(ns(m.cost.Daemons()), "daemons-cpu-ns/sample")
+	b.ReportMetric(float64(m.total().Nanoseconds()), "total-cpu-ns/sample")
+	b.ReportMetric(cpucost.PercentOfCore(m.total(), hz), "%core@10Hz")
+	b.Logf("%d samples over %v: per sample caller %v, %s", m.samples, m.cost.Wall.Round(time.Millisecond), m.caller(), strings.Join(ticks, ", "))
+}
