@@ -104,12 +104,17 @@ func perSecond(d, wall time.Duration) time.Duration {
 // idle measures the daemons' and this process' CPU over idleFor with
 // nothing sampling.
 func (s *sandbox) idle(b *testing.B) cpucost.Cost {
+	return s.charge(b, func() { time.Sleep(idleFor) })
+}
+
+// charge is the CPU the caller and the daemons used while loop ran.
+func (s *sandbox) charge(b *testing.B, loop func()) cpucost.Cost {
 	b.Helper()
 	before, err := s.meter.Read()
 	if err != nil {
 		b.Fatal(err)
 	}
-	time.Sleep(idleFor)
+	loop()
 	after, err := s.meter.Read()
 	if err != nil {
 		b.Fatal(err)
@@ -133,17 +138,11 @@ func (s *sandbox) sampler(b *testing.B, idle cpucost.Cost) measured {
 		mu.Unlock()
 	}
 	smp := probe.NewSampler(interval, nil, logf, s.sources...)
-	before, err := s.meter.Read()
-	if err != nil {
-		b.Fatal(err)
-	}
-	smp.Start(context.Background())
-	time.Sleep(time.Duration(b.N) * interval)
-	smp.Stop()
-	after, err := s.meter.Read()
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := s.charge(b, func() {
+		smp.Start(context.Background())
+		time.Sleep(time.Duration(b.N) * interval)
+		smp.Stop()
+	})
 	if len(errs) > 0 {
 		b.Fatalf("the sampler reported errors: %s", strings.Join(errs, "; "))
 	}
@@ -162,10 +161,6 @@ func (s *sandbox) sampler(b *testing.B, idle cpucost.Cost) measured {
 			b.Fatalf("series %s has %d points over %d rounds", sr.Metric, len(sr.Points), rounds)
 		}
 	}
-	c, err := after.Since(before)
-	if err != nil {
-		b.Fatal(err)
-	}
 	return measured{samples: rounds, cost: c.LessIdle(idle)}
 }
 
@@ -175,24 +170,14 @@ func (s *sandbox) statsAPI(b *testing.B, idle cpucost.Cost) measured {
 	ctx := context.Background()
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	before, err := s.meter.Read()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for range b.N {
-		if err := readAPI(ctx, s.cli, s.container); err != nil {
-			b.Fatal(err)
+	c := s.charge(b, func() {
+		for range b.N {
+			if err := readAPI(ctx, s.cli, s.container); err != nil {
+				b.Fatal(err)
+			}
+			<-t.C
 		}
-		<-t.C
-	}
-	after, err := s.meter.Read()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := after.Since(before)
-	if err != nil {
-		b.Fatal(err)
-	}
+	})
 	return measured{samples: b.N, cost: c.LessIdle(idle)}
 }
 
