@@ -44,11 +44,12 @@ func (m measured) caller() time.Duration  { return cpucost.Per(m.cost.Self, m.sa
 func (m measured) daemons() time.Duration { return cpucost.Per(m.cost.Daemons(), m.samples) }
 func (m measured) total() time.Duration   { return m.caller() + m.daemons() }
 
-// BenchmarkSamplerCost runs relapse's sampler over a dockerd run's probes,
-// then the Docker API calls that report the same container and daemon
-// numbers, each at 10 Hz for b.N samples (make bench: -benchtime 600x, a
-// minute each), and reports the CPU per sample of the caller and of each
-// daemon, its share of one core at 10 Hz, and the ratio.
+// BenchmarkSamplerCost runs relapse's sampler over a dockerd run's probes
+// (and again with dockerd's goroutines read from the full profile, as it
+// did before), then the Docker API calls that report the same container
+// and daemon numbers, each at 10 Hz for b.N samples (make bench:
+// -benchtime 600x, a minute each), and reports the CPU per sample of the
+// caller and of each daemon, its share of one core at 10 Hz, and the ratio.
 //
 // The sampler reads more than the API can give (every daemon's RSS,
 // threads and fds, dockerd's goroutines, six memory cgroup values); the
@@ -61,16 +62,24 @@ func BenchmarkSamplerCost(b *testing.B) {
 	s := startSandbox(b)
 	idle := s.idle(b)
 
-	var sampled, api measured
+	var sampled, profiled, api measured
 	b.Run("sampler", func(b *testing.B) {
-		sampled = s.sampler(b, idle)
+		sampled = s.sampler(b, s.sources, idle)
 		report(b, sampled)
+	})
+	b.Run("sampler-goroutine-profile", func(b *testing.B) {
+		srcs, err := withProfileGoroutines(s.sources, s.sb.Address())
+		if err != nil {
+			b.Fatal(err)
+		}
+		profiled = s.sampler(b, srcs, idle)
+		report(b, profiled)
 	})
 	b.Run("stats-api", func(b *testing.B) {
 		api = s.statsAPI(b, idle)
 		report(b, api)
 	})
-	if sampled.samples == 0 || api.samples == 0 {
+	if sampled.samples == 0 || profiled.samples == 0 || api.samples == 0 {
 		return
 	}
 	again := s.idle(b)
@@ -82,6 +91,8 @@ func BenchmarkSamplerCost(b *testing.B) {
 	share := cpucost.PercentOfCore(sampled.total(), hz)
 	b.Logf("sampler: %v a sample (caller %v, daemons %v) = %.3f %% of one core at %g Hz (target <= 1 %%): %s",
 		sampled.total(), sampled.caller(), sampled.daemons(), share, hz, verdict(share <= 1))
+	b.Logf("sampler reading goroutines from the profile (before): %v a sample (caller %v, daemons %v) = %.3f %% of one core",
+		profiled.total(), profiled.caller(), profiled.daemons(), cpucost.PercentOfCore(profiled.total(), hz))
 	b.Logf("stats API + /info: %v a sample (caller %v, daemons %v) = %.3f %% of one core at %g Hz",
 		api.total(), api.caller(), api.daemons(), cpucost.PercentOfCore(api.total(), hz), hz)
 	b.Logf("the stats API costs %.1fx the sampler (target >= 5x): %s", ratio, verdict(ratio >= 5))
@@ -129,7 +140,7 @@ func (s *sandbox) charge(b *testing.B, loop func()) cpucost.Cost {
 // sampler runs a probe.Sampler over the run's sources for b.N intervals.
 // A sample is one round over every source; the rounds are counted from the
 // dockerd RSS series, which every round adds to.
-func (s *sandbox) sampler(b *testing.B, idle cpucost.Cost) measured {
+func (s *sandbox) sampler(b *testing.B, sources []probe.Source, idle cpucost.Cost) measured {
 	var mu sync.Mutex
 	var errs []string
 	logf := func(format string, args ...any) {
@@ -137,7 +148,7 @@ func (s *sandbox) sampler(b *testing.B, idle cpucost.Cost) measured {
 		errs = append(errs, fmt.Sprintf(format, args...))
 		mu.Unlock()
 	}
-	smp := probe.NewSampler(interval, nil, logf, s.sources...)
+	smp := probe.NewSampler(interval, nil, logf, sources...)
 	c := s.charge(b, func() {
 		smp.Start(context.Background())
 		time.Sleep(time.Duration(b.N) * interval)
