@@ -9,6 +9,8 @@ import (
 // process, the containerd a dockerd manages, and the daemon's goroutines
 // (dockerd --debug serves pprof on its API socket, a containerd sandbox on
 // its debug socket), the count a per-call leak in a Go daemon grows.
+// Exported so that the sampler's cost benchmark (suites/bench) measures
+// exactly the set a run samples.
 func SandboxSources(sb runtime.Sandbox) ([]probe.Source, error) {
 	p, err := probe.NewProcess(string(sb.Kind()), sb.PID)
 	if err != nil {
