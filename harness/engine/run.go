@@ -175,7 +175,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 		return res, fmt.Errorf("starting %s: %w", it.Name(), err)
 	}
 
-	sources, err := sandboxSources(sb)
+	sources, err := SandboxSources(sb)
 	if err != nil {
 		return res, err
 	}

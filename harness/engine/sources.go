@@ -5,11 +5,13 @@ import (
 	"github.com/relapse-dev/relapse/harness/runtime"
 )
 
-// sandboxSources are the probes every variant gets: the daemon's own
+// SandboxSources are the probes every variant gets: the daemon's own
 // process, the containerd a dockerd manages, and the daemon's goroutines
 // (dockerd --debug serves pprof on its API socket, a containerd sandbox on
 // its debug socket), the count a per-call leak in a Go daemon grows.
-func sandboxSources(sb runtime.Sandbox) ([]probe.Source, error) {
+// Exported so that the sampler's cost benchmark (suites/bench) measures
+// exactly the set a run samples.
+func SandboxSources(sb runtime.Sandbox) ([]probe.Source, error) {
 	p, err := probe.NewProcess(string(sb.Kind()), sb.PID)
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ func TestContainerdGoroutinesFromItsDebugSocket(t *testing.T) {
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	sources, err := sandboxSources(&debugSandbox{debug: sock})
+	sources, err := SandboxSources(&debugSandbox{debug: sock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestContainerdGoroutinesFromItsDebugSocket(t *testing.T) {
 		t.Fatalf("containerd_goroutines %v: want the debug socket's goroutine count", got)
 	}
 
-	plain, err := sandboxSources(&selfSandbox{})
+	plain, err := SandboxSources(&selfSandbox{})
 	if err != nil {
 		t.Fatal(err)
 	}

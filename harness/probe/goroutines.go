@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,10 +57,17 @@ func get(ctx context.Context, c *http.Client, socket, path string, read func(io.
 // endpoint (metric <prefix>_goroutines), the count a per-call leak in the
 // daemon grows. dockerd serves pprof on its API socket only when started
 // with --debug.
+//
+// It reads the count from the pprof index page, and from the goroutine
+// profile's total only when the index does not show it: the profile makes
+// the daemon stop the world, walk every stack and symbolize it at every
+// sample, which was most of what sampling a dockerd cost it (make bench).
 type Goroutines struct {
 	prefix string
 	socket string
 	client *http.Client
+	// profileOnly is set once the daemon's index showed no count.
+	profileOnly atomic.Bool
 }
 
 // NewGoroutines returns a goroutine source for the daemon whose API (with
@@ -81,13 +89,29 @@ func (g *Goroutines) Collect(ctx context.Context) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	var total int
-	err := get(ctx, g.client, g.socket, "/debug/pprof/goroutine?debug=1", func(r io.Reader) error {
-		var err error
-		total, err = parseGoroutineTotal(r)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("goroutine probe %s (is the daemon running with --debug?): %w", g.prefix, err)
+	found := false
+	if !g.profileOnly.Load() {
+		err := get(ctx, g.client, g.socket, "/debug/pprof/", func(r io.Reader) error {
+			var err error
+			total, found, err = parseIndexGoroutines(r)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("goroutine probe %s (is the daemon running with --debug?): %w", g.prefix, err)
+		}
+		if !found {
+			g.profileOnly.Store(true)
+		}
+	}
+	if !found {
+		err := get(ctx, g.client, g.socket, "/debug/pprof/goroutine?debug=1", func(r io.Reader) error {
+			var err error
+			total, err = parseGoroutineTotal(r)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("goroutine probe %s (is the daemon running with --debug?): %w", g.prefix, err)
+		}
 	}
 	return map[string]float64{g.prefix + "_goroutines": float64(total)}, nil
 }
