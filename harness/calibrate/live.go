@@ -24,6 +24,9 @@ type Live struct {
 	Runs []string `json:"runs"`
 	// Cells count the verdicts of every recorded run that reached one.
 	Cells []Cell `json:"cells"`
+	// Budgets count, per rule set, budget (Source is its metric) and true
+	// leak, each budget's own verdict where the watcher's looks stopped.
+	Budgets []Cell `json:"budgets,omitempty"`
 	// Errors are the runs that could not run to a verdict, each with why.
 	Errors []string `json:"errors,omitempty"`
 	// Agree counts runs whose recorded verdict (the engine's, at the end,
@@ -107,6 +110,9 @@ func (l Live) Markdown() string {
 		r := NewRate(k, total)
 		fmt.Fprintf(&b, "- %s: %d of %d, %s [%s, %s]\n", ru, k, total, pct(r.P), pct(r.Lo), pct(r.Hi))
 	}
+	if len(l.Budgets) > 0 {
+		b.WriteString(l.budgetTable())
+	}
 	if len(l.Errors) > 0 {
 		b.WriteString("\nRuns without a verdict:\n\n")
 		for _, e := range l.Errors {
@@ -123,4 +129,32 @@ func medP90(sorted []float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f / %.1f", quantile(sorted, 0.5), quantile(sorted, 0.9))
+}
+
+// budgetTable is each budget's verdicts where the looks stopped, per rule
+// set and true leak, as breaches / holds / inconclusive.
+func (l Live) budgetTable() string {
+	var b strings.Builder
+	multiples, metrics, rules := axes(l.Budgets)
+	slices.Sort(multiples)
+	b.WriteString("\nEach budget's own verdict where the watcher's looks stopped (breach / hold / inconclusive):\n\n| rules | budget |")
+	for _, m := range multiples {
+		fmt.Fprintf(&b, " %gx |", m)
+	}
+	b.WriteString("\n|---|---|" + strings.Repeat("---|", len(multiples)) + "\n")
+	for _, ru := range rules {
+		for _, metric := range metrics {
+			fmt.Fprintf(&b, "| %s | %s |", ru, metric)
+			for _, m := range multiples {
+				c, ok := find(l.Budgets, ru, metric, m)
+				if !ok {
+					b.WriteString(" |")
+					continue
+				}
+				fmt.Fprintf(&b, " %d / %d / %d |", c.Breach, c.Hold, c.Inconclusive())
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
 }

@@ -194,8 +194,16 @@ func TestTallyRejudgesEveryRunUnderEveryRuleSet(t *testing.T) {
 	if len(l.RunS) != 5 || l.RunS[0] != 40 || l.RunS[4] != 40 {
 		t.Errorf("start-to-start times %v, want five of 40 s", l.RunS)
 	}
+	if len(l.Budgets) != 2*2 {
+		t.Errorf("%d budget cells, want rules x budgets x multiples = 4", len(l.Budgets))
+	}
+	for _, c := range l.Budgets {
+		if c.Source != "leaker_goroutines" || c.N != 3 || (c.Multiple == 4 && c.Breach != 3) {
+			t.Errorf("budget cell %s %s %gx: %d breaches of %d", c.Rules, c.Source, c.Multiple, c.Breach, c.N)
+		}
+	}
 	md := calibrate.Report{Live: &l}.Markdown()
-	for _, want := range []string{"## Live runs", "| v2 | watcher's looks | 4x | 3 |", "- v1: 0 of 3", "boom"} {
+	for _, want := range []string{"## Live runs", "| v2 | watcher's looks | 4x | 3 |", "- v1: 0 of 3", "boom", "| v1 | leaker_goroutines | 0 / 3 / 0 | 3 / 0 / 0 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

@@ -24,15 +24,15 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 		source string
 		m      float64
 	}
-	idx := map[key]int{}
-	add := func(k key, o calibrate.Outcome) {
+	idx, byBudget := map[key]int{}, map[key]int{}
+	add := func(cells *[]calibrate.Cell, idx map[key]int, k key, o calibrate.Outcome) {
 		i, ok := idx[k]
 		if !ok {
-			l.Cells = append(l.Cells, calibrate.Cell{Rules: k.rules, Source: k.source, Multiple: k.m})
-			i = len(l.Cells) - 1
+			*cells = append(*cells, calibrate.Cell{Rules: k.rules, Source: k.source, Multiple: k.m})
+			i = len(*cells) - 1
 			idx[k] = i
 		}
-		l.Cells[i].Add(o)
+		(*cells)[i].Add(o)
 	}
 	first, last := -1.0, 0.0
 	for _, dir := range dirs {
@@ -71,8 +71,14 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 				budgets[i] = e.Budget
 			}
 			for _, ru := range rules {
-				add(key{ru, calibrate.LiveLooks, m}, calibrate.Replay(ru, budgets, series, true))
-				add(key{ru, calibrate.LiveAtEnd, m}, calibrate.Replay(ru, budgets, series, false))
+				o := calibrate.Replay(ru, budgets, series, true)
+				add(&l.Cells, idx, key{ru, calibrate.LiveLooks, m}, o)
+				add(&l.Cells, idx, key{ru, calibrate.LiveAtEnd, m}, calibrate.Replay(ru, budgets, series, false))
+				// Each budget's own verdict where the looks stopped: which
+				// metric decides, and which one leaves a run undecided.
+				for _, e := range o.Judgement.Evaluations {
+					add(&l.Budgets, byBudget, key{ru, e.Budget.Metric, m}, calibrate.Outcome{Verdict: e.Verdict, After: o.After, Early: o.Early})
+				}
 			}
 			l.Recorded++
 			if calibrate.Replay(curve.Of(res.Rules), budgets, series, false).Verdict == curve.Verdict(res.Verdict) {
@@ -85,9 +91,11 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 			l.RunS = append(l.RunS, starts[i]-starts[i-1])
 		}
 	}
-	for i := range l.Cells {
-		slices.Sort(l.Cells[i].BreachAfter)
-		slices.Sort(l.Cells[i].HoldAfter)
+	for _, cells := range [][]calibrate.Cell{l.Cells, l.Budgets} {
+		for i := range cells {
+			slices.Sort(cells[i].BreachAfter)
+			slices.Sort(cells[i].HoldAfter)
+		}
 	}
 	slices.Sort(l.RunS)
 	slices.Sort(l.SampledS)
