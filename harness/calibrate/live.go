@@ -47,9 +47,9 @@ type Live struct {
 const LiveMethod = "Each live run starts a private dockerd, runs the leaker (images/leaker) in a container and drives 480 ops " +
 	"at 20 a second (one HTTP request each on its unix socket), sampling its goroutines (pprof), fds and RSS (procfs) at 10 Hz " +
 	"with the engine's sampler, watcher, judge and record. The leaker keeps a known multiple of every budget per op " +
-	"(0.05 goroutines, 0.05 fds, 16 KiB at 1x; warm-up 40 ops) with every noise on: a GC sawtooth of 2-6 MiB, an in-flight " +
-	"plateau of about 10 calls holding a goroutine and an fd each (at most 16), a one-off step at op 60 (4 goroutines, " +
-	"4 fds, 2 MiB) and up to 20 ms of jitter per reply. The runs drive to their end; each recorded run is then replayed " +
+	"(0.05 goroutines, 0.05 fds, 16 KiB at 1x; warm-up 40 ops) with every noise on: a GC sawtooth (RSS ramps at 2 MiB/s for 2-6 s, " +
+	"then drops by 4-12 MiB), an in-flight plateau of 10-15 calls holding a goroutine and an fd each (at most 16), a one-off " +
+	"step at op 60, 1 s after the warm-up (4 goroutines, 4 fds, 2 MiB), and up to 20 ms of jitter per reply. The runs drive to their end; each recorded run is then replayed " +
 	"through the watcher's looks under every rule set (source leaker: every 0.5 s from the stimulus, stopping where the " +
 	"watcher would) and judged once at its end (source leaker-at-end). At 1x and below a breach is false; above 1x it is power."
 

@@ -39,10 +39,11 @@ const (
 )
 
 // Budgets per op at 1x. A leak at 1x keeps 24 goroutines, 24 fds and
-// 7.5 MiB over the run: a few times the noise's amplitude (a plateau of
-// about 10 calls that each hold a goroutine and an fd, a step of 4 of each
-// and 2 MiB, a sawtooth of 2-6 MiB), the regime where a verdict rule earns
-// its keep, as in the replays' synthetic runs.
+// 7.5 MiB over the run: for goroutines and fds a few times the noise's
+// swing (a plateau of 10-15 calls that each hold a goroutine and an fd,
+// a step of 4 of each), for RSS about one tooth of the sawtooth (4-12
+// MiB): the regime where a verdict rule earns its keep, as in the
+// replays' synthetic runs.
 const (
 	goroutineBudget = 0.05
 	fdBudget        = 0.05
