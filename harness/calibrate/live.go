@@ -27,6 +27,9 @@ type Live struct {
 	// Budgets count, per rule set, budget (Source is its metric) and true
 	// leak, each budget's own verdict where the watcher's looks stopped.
 	Budgets []Cell `json:"budgets,omitempty"`
+	// FalseBreaches name the runs at or below 1x a rule set breached
+	// (through the watcher's looks), for rule sets with only a few.
+	FalseBreaches []string `json:"false_breaches,omitempty"`
 	// Errors are the runs that could not run to a verdict, each with why.
 	Errors []string `json:"errors,omitempty"`
 	// Agree counts runs whose recorded verdict (the engine's, at the end,
@@ -109,6 +112,12 @@ func (l Live) Markdown() string {
 		}
 		r := NewRate(k, total)
 		fmt.Fprintf(&b, "- %s: %d of %d, %s [%s, %s]\n", ru, k, total, pct(r.P), pct(r.Lo), pct(r.Hi))
+	}
+	if len(l.FalseBreaches) > 0 {
+		b.WriteString("\nThe false breaches, of rule sets with only a few:\n\n")
+		for _, f := range l.FalseBreaches {
+			fmt.Fprintf(&b, "- %s\n", f)
+		}
 	}
 	if len(l.Budgets) > 0 {
 		b.WriteString(l.budgetTable())

@@ -3,6 +3,7 @@ package live
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/relapse-dev/relapse/harness/calibrate"
 	"github.com/relapse-dev/relapse/harness/curve"
@@ -35,6 +36,7 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 		(*cells)[i].Add(o)
 	}
 	first, last := -1.0, 0.0
+	falses := map[curve.Rules][]string{}
 	for _, dir := range dirs {
 		run, err := results.Load(dir)
 		if err != nil {
@@ -72,6 +74,9 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 			}
 			for _, ru := range rules {
 				o := calibrate.Replay(ru, budgets, series, true)
+				if m <= 1 && o.Verdict == curve.Breach {
+					falses[ru] = append(falses[ru], fmt.Sprintf("%s (%s) after %.1f s on %s", res.Name(), run.ID, o.After, breached(o)))
+				}
 				add(&l.Cells, idx, key{ru, calibrate.LiveLooks, m}, o)
 				add(&l.Cells, idx, key{ru, calibrate.LiveAtEnd, m}, calibrate.Replay(ru, budgets, series, false))
 				// Each budget's own verdict where the looks stopped: which
@@ -97,10 +102,32 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 			slices.Sort(cells[i].HoldAfter)
 		}
 	}
+	for _, ru := range rules {
+		if n := len(falses[ru]); n > 0 && n <= maxListed {
+			for _, f := range falses[ru] {
+				l.FalseBreaches = append(l.FalseBreaches, string(ru)+": "+f)
+			}
+		}
+	}
 	slices.Sort(l.RunS)
 	slices.Sort(l.SampledS)
 	if first >= 0 {
 		l.WallS = last - first
 	}
 	return l, nil
+}
+
+// maxListed is how many false breaches of one rule set are listed by run:
+// a few are worth reading one by one, many are the rule set's habit.
+const maxListed = 5
+
+// breached names the budgets that breached in a replay's judgement.
+func breached(o calibrate.Outcome) string {
+	var out []string
+	for _, e := range o.Judgement.Evaluations {
+		if e.Verdict == curve.Breach {
+			out = append(out, e.Budget.Metric)
+		}
+	}
+	return strings.Join(out, ", ")
 }
