@@ -8,6 +8,9 @@
 #                                    judge YOUR runtime configuration against every budget
 #   make calibrate [CALIBRATE_RUNS="results/<id> ..."]
 #                                    the verdict rules' false-breach rate, power and time to verdict
+#   make calibrate-live [LIVE_RUNS=20] [LIVE_MULTIPLES=0,0.5,1,2,4]
+#                                    the same on live runs of a daemon with a known leak (images/leaker),
+#                                    LIVE_RUNS per leak size on private dockerds (~40 s each; not in make test)
 #   make track-record                README.md's track record from docs/track-record/summary.json
 #   make guest [GUEST_KERNELS="6.1 6.12"] [GUEST_CGROUP=2] [INCIDENT=<id>] [VARIANT=<name>]
 #                                    the incidents in qemu guests with other kernels and cgroup v2
@@ -42,6 +45,9 @@ CALIBRATE_RUNS    ?= $(wildcard $(RESULTS)/latest)
 # each), and the lock every daemon-starting run takes.
 BENCH_SAMPLES ?= 600
 E2E_LOCK      ?= /tmp/relapse-e2e.lock
+# Live calibration: runs of the leaker per leak size (multiples of its budgets).
+LIVE_RUNS         ?= 20
+LIVE_MULTIPLES    ?= 0,0.5,1,2,4
 # Regression mode judges the user's configuration files.
 CONTAINERD_CONFIG ?=
 DOCKERD_CONFIG    ?=
@@ -63,7 +69,7 @@ GUEST_KERNELS    ?= 6.1 6.12
 GUEST_CGROUP     ?= 2
 GUEST_TIME_SCALE ?= 20
 
-.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e coexist-all list vet bench calibrate bisect-demo clean-results guest guest-check track-record
+.PHONY: all deps relapse runtimes cells reproduce matrix regression plan test unit e2e coexist-all list vet bench calibrate calibrate-live bisect-demo clean-results guest guest-check track-record
 
 all: test
 
@@ -166,6 +172,14 @@ calibrate: relapse
 	@$(RELAPSE) calibrate -rules $(CALIBRATE_RULES) -replays $(CALIBRATE_REPLAYS) -workers $(CALIBRATE_WORKERS) -out $(RESULTS)/calibration $(CALIBRATE_RUNS)
 	@mkdir -p docs/calibration && cp $(RESULTS)/calibration/calibration.md \
 		$(RESULTS)/calibration/power.svg $(RESULTS)/calibration/time.svg docs/calibration/
+
+## calibrate-live: run the leaker (images/leaker) LIVE_RUNS times per leak size of LIVE_MULTIPLES
+## through the engine (private dockerds, results/calibration-live/<run>), re-judge every run under each
+## verdict rule set, and add a live section to results/calibration/ (its replay tables are kept);
+## docs/calibration/live.md gets the section alone
+calibrate-live: deps relapse
+	@$(RELAPSE) calibrate -live $(LIVE_RUNS) -rules $(CALIBRATE_RULES) -multiples $(LIVE_MULTIPLES) -out $(RESULTS)/calibration
+	@mkdir -p docs/calibration && cp $(RESULTS)/calibration/live.md docs/calibration/
 
 ## bench: benchmarks of the harness' own hot paths (fit, ...), then the sampler's
 ## own CPU per sample on a real private dockerd at 10 Hz beside the Docker stats

@@ -24,7 +24,7 @@ import (
 // calibration.md, calibration.json, power.svg and time.svg to -out and
 // prints the tables.
 func runCalibrate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("calibrate", "[-replays N] [-rules v1,v2,v3] [-multiples 0,0.5,1,2,4] [-noises all|none|NAME,...] [-out DIR] [-workers N] [RUN_DIR...]", stderr)
+	fs := newFlags("calibrate", "[-replays N] [-rules v1,v2,v3] [-multiples 0,0.5,1,2,4] [-noises all|none|NAME,...] [-out DIR] [-workers N] [RUN_DIR...] | -live N [-live-from DIR,...] [-rules v1,v2,v3] [-multiples ...] [-out DIR]", stderr)
 	replays := fs.Int("replays", 1000, "replays per synthetic noise and leak size")
 	rulesList := fs.String("rules", "v1,v2,v3", "the verdict rules to measure, comma-separated")
 	multiplesList := fs.String("multiples", "0,0.5,1,2,4", "true slopes to replay, as multiples of the budget, comma-separated")
@@ -32,6 +32,8 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 1, "replays run in parallel (the machine's other work permitting)")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic noise: the same seed replays the same runs")
 	noises := fs.String("noises", "all", "synthetic noises to replay, comma-separated, or all, or none (only the real series)")
+	liveRuns := fs.Int("live", 0, "live calibration instead of replays: run the leaker N times per leak size (-multiples) on private dockerds, then re-judge every run under each rule set")
+	liveFrom := fs.String("live-from", "", "live calibration: also tally (or only tally, with -live 0) the leaker runs recorded in these results directories, comma-separated")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -53,6 +55,12 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 			return usageError(fs, stderr, "-multiples: %q is not a non-negative number (want e.g. 0,0.5,1,2,4)", m)
 		}
 		cfg.Multiples = append(cfg.Multiples, v)
+	}
+	if *liveRuns != 0 || *liveFrom != "" {
+		if len(pos) > 0 {
+			return usageError(fs, stderr, "-live takes no run directories to replay (give them to -live-from, or calibrate replays and live runs apart)")
+		}
+		return runLiveCalibration(liveOptions{runs: *liveRuns, from: splitList(*liveFrom), rules: cfg.Rules, multiples: cfg.Multiples, out: *out}, stdout, stderr)
 	}
 	if *replays < 1 {
 		return usageError(fs, stderr, "-replays must be at least 1, got %d", *replays)
@@ -78,11 +86,7 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 	}
 	dir := *out
 	if dir == "" {
-		base := os.Getenv("RELAPSE_RESULTS")
-		if base == "" {
-			base = "results"
-		}
-		dir = filepath.Join(base, "calibration-"+time.Now().UTC().Format("20060102T150405Z"))
+		dir = defaultCalibrationDir()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -117,7 +121,14 @@ func writeCalibration(dir string, rep calibrate.Report) error {
 	if err := results.WriteJSON(filepath.Join(dir, "calibration.json"), rep); err != nil {
 		return err
 	}
-	for name, text := range map[string]string{"calibration.md": rep.Markdown(), "power.svg": rep.PowerSVG(), "time.svg": rep.TimeSVG()} {
+	files := map[string]string{"calibration.md": rep.Markdown()}
+	if len(rep.Cells) > 0 {
+		files["power.svg"], files["time.svg"] = rep.PowerSVG(), rep.TimeSVG()
+	}
+	if rep.Live != nil {
+		files["live.md"] = "# Verdict calibration on live runs\n\n" + strings.TrimPrefix(rep.Live.Markdown(), "## Live runs\n\n")
+	}
+	for name, text := range files {
 		if err := results.WriteFile(filepath.Join(dir, name), []byte(text)); err != nil {
 			return fmt.Errorf("calibration report %s: %w", name, err)
 		}
@@ -148,4 +159,17 @@ func pickNoises(list string) ([]calibrate.Noise, error) {
 		out = append(out, all[i])
 	}
 	return out, nil
+}
+
+// resultsBase is $RELAPSE_RESULTS, else results/ (of the working directory).
+func resultsBase() string {
+	if base := os.Getenv("RELAPSE_RESULTS"); base != "" {
+		return base
+	}
+	return "results"
+}
+
+// defaultCalibrationDir is where a report goes without -out.
+func defaultCalibrationDir() string {
+	return filepath.Join(resultsBase(), "calibration-"+time.Now().UTC().Format("20060102T150405Z"))
 }

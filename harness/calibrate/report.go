@@ -17,6 +17,8 @@ type Report struct {
 	Sources map[string]string `json:"sources"`
 	Real    []string          `json:"real,omitempty"`
 	Cells   []Cell            `json:"cells"`
+	// Live is the live calibration on the leaker, when one was run.
+	Live *Live `json:"live,omitempty"`
 }
 
 // Method is the calibration's method in one paragraph, for the report.
@@ -43,7 +45,23 @@ func find(cells []Cell, rules curve.Rules, source string, m float64) (Cell, bool
 // verdicts at each leak size and the time to verdict.
 func (r Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Verdict calibration\n\n%s\n\n", r.Method)
+	b.WriteString("# Verdict calibration\n\n")
+	if len(r.Cells) > 0 {
+		b.WriteString(r.replayMarkdown())
+	}
+	if r.Live != nil {
+		if len(r.Cells) > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(r.Live.Markdown())
+	}
+	return b.String()
+}
+
+// replayMarkdown is the replays' part of the report.
+func (r Report) replayMarkdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", r.Method)
 	multiples, sources, rules := axes(r.Cells)
 	b.WriteString("## Breach rate by true slope (x budget)\n\n")
 	b.WriteString("At 1x and below a breach is false; above 1x it is the power. In brackets: the 95% interval; after the slash: holds / inconclusive.\n\n")

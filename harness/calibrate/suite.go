@@ -56,7 +56,8 @@ func (c Cell) BreachRate() Rate { return NewRate(c.Breach, c.N) }
 // HoldRate is the share of hold verdicts: wrong holds above a multiple of 1.
 func (c Cell) HoldRate() Rate { return NewRate(c.Hold, c.N) }
 
-func (c *Cell) add(o Outcome) {
+// Add counts one outcome; BreachAfter and HoldAfter need sorting after.
+func (c *Cell) Add(o Outcome) {
 	c.N++
 	if o.Early {
 		c.Early++
@@ -145,7 +146,7 @@ func Run(ctx context.Context, cfg Config, progress func(Cell)) ([]Cell, error) {
 		close(next)
 		wg.Wait()
 		for _, o := range outs {
-			cells[ci].add(o)
+			cells[ci].Add(o)
 		}
 		slices.Sort(cells[ci].BreachAfter)
 		slices.Sort(cells[ci].HoldAfter)
