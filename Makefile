@@ -124,7 +124,7 @@ vet:
 	$(GO) tool actionlint .github/workflows/*.yml
 
 unit:
-	$(GO) test -count=1 -timeout 20m ./harness/... ./scenarios/... ./cmd/...
+	$(GO) test -count=1 -timeout 20m ./harness/... ./scenarios/... ./cmd/... ./images/...
 
 ## e2e: the incident suite, the leave-nothing-behind checks (Ctrl-C, SIGKILL),
 ## the coexistence check (relapse beside a live host containerd and dockerd),
