@@ -11,6 +11,8 @@
 #   make calibrate-live [LIVE_RUNS=20] [LIVE_MULTIPLES=0,0.5,1,2,4]
 #                                    the same on live runs of a daemon with a known leak (images/leaker),
 #                                    LIVE_RUNS per leak size on private dockerds (~40 s each; not in make test)
+#   make bench                       the harness' hot paths, and the sampler's CPU per sample on a private
+#                                    dockerd beside the Docker stats API (results/bench.txt)
 #   make track-record                README.md's track record from docs/track-record/summary.json
 #   make guest [GUEST_KERNELS="6.1 6.12"] [GUEST_CGROUP=2] [INCIDENT=<id>] [VARIANT=<name>]
 #                                    the incidents in qemu guests with other kernels and cgroup v2
