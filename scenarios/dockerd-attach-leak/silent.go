@@ -30,15 +30,9 @@ type silentAttach struct {
 // Start runs the silent container, running since before the baseline so
 // only the attaches are measured.
 func (s silentAttach) Start(ctx context.Context, env *incident.Env) (incident.Attempt, error) {
-	d, ok := env.Sandbox.(interface {
-		Client(context.Context) (*client.Client, error)
-	})
-	if !ok {
-		return nil, fmt.Errorf("%s sandbox has no Docker API client", env.Sandbox.Kind())
-	}
-	cli, err := d.Client(ctx)
+	cli, err := workload.DockerClient(ctx, env.Sandbox)
 	if err != nil {
-		return nil, fmt.Errorf("docker client for %s: %w", env.Sandbox.Address(), err)
+		return nil, err
 	}
 	env.Defer(func(context.Context) error { return cli.Close() })
 	env.Defer(func(ctx context.Context) error { return workload.RemoveDocker(ctx, cli, silentName) })

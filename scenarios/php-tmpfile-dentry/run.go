@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	mobycontainer "github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 
 	"github.com/relapse-dev/relapse/harness/incident"
 	"github.com/relapse-dev/relapse/harness/workload"
@@ -31,15 +30,9 @@ func (u upload) runDocker(ctx context.Context, env *incident.Env, port int) (con
 	if err != nil {
 		return container{}, err
 	}
-	d, ok := env.Sandbox.(interface {
-		Client(context.Context) (*client.Client, error)
-	})
-	if !ok {
-		return container{}, fmt.Errorf("%s sandbox has no Docker API client", env.Sandbox.Kind())
-	}
-	cli, err := d.Client(ctx)
+	cli, err := workload.DockerClient(ctx, env.Sandbox)
 	if err != nil {
-		return container{}, fmt.Errorf("docker client for %s: %w", env.Sandbox.Address(), err)
+		return container{}, err
 	}
 	env.Defer(func(context.Context) error { return cli.Close() })
 	env.Defer(func(ctx context.Context) error { return workload.RemoveDocker(ctx, cli, name) })

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 
 	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/incident"
@@ -35,15 +34,9 @@ type leakerCase struct{ multiple float64 }
 // a socket in a directory below the sandbox's root bound into it, and
 // waits until it answers.
 func (c leakerCase) Start(ctx context.Context, env *incident.Env) (incident.Attempt, error) {
-	d, ok := env.Sandbox.(interface {
-		Client(context.Context) (*client.Client, error)
-	})
-	if !ok {
-		return nil, fmt.Errorf("%s sandbox has no Docker API client", env.Sandbox.Kind())
-	}
-	cli, err := d.Client(ctx)
+	cli, err := workload.DockerClient(ctx, env.Sandbox)
 	if err != nil {
-		return nil, fmt.Errorf("docker client for %s: %w", env.Sandbox.Address(), err)
+		return nil, err
 	}
 	env.Defer(func(context.Context) error { return cli.Close() })
 	// Below the sandbox's root: a short path (a unix socket's is bounded)
