@@ -26,8 +26,8 @@ func evalOf(t *testing.T, p judge.Pair, kind curve.Kind) judge.EvalDelta {
 }
 
 func TestCompareHoldThatBreachesRegresses(t *testing.T) {
-	base, _ := resultstest.WriteRun(t, "base", resultstest.Measure("containerd-huge-log-line", "default", "1.7.17", curve.Hold, resultstest.RSS(1, 2, 0)))
-	cand, _ := resultstest.WriteRun(t, "cand", resultstest.Measure("containerd-huge-log-line", "default", "1.7.18", curve.Hold, resultstest.RSS(2, 3, 52*resultstest.MiB)))
+	base, _ := resultstest.WriteRun(t, "base", resultstest.Measure("sample-log-growth", "default", "1.7.17", curve.Hold, resultstest.RSS(1, 2, 0)))
+	cand, _ := resultstest.WriteRun(t, "cand", resultstest.Measure("sample-log-growth", "default", "1.7.18", curve.Hold, resultstest.RSS(2, 3, 52*resultstest.MiB)))
 
 	c := judge.Compare(base, cand)
 	p := resultstest.OnlyPair(t, c)

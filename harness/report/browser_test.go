@@ -118,9 +118,9 @@ func browserRun(t *testing.T) (dir string, run results.Run) {
 			t.Fatal(err)
 		}
 	}
-	add("containerd-huge-log-line", "unlimited", "1.6.20", curve.Breach, rssBudgets, rss(55.3),
+	add("sample-log-growth", "unlimited", "1.6.20", curve.Breach, rssBudgets, rss(55.3),
 		"containerd-goroutine-dump-after-the-breach-was-certain.txt", "containerd-smaps-rollup-after-the-breach-was-certain.txt")
-	add("containerd-huge-log-line", "default-limit", "1.6.20", curve.Hold, rssBudgets, rss(0))
+	add("sample-log-growth", "default-limit", "1.6.20", curve.Hold, rssBudgets, rss(0))
 	add("dockerd-kill-dstate", "dstate-20-10-5", "20.10.5", curve.Breach, killBudgets, goroutines(1.96),
 		"dockerd-goroutines-sigquit-dump-with-a-very-long-name-indeed.txt")
 	add("dockerd-kill-dstate", "fixed", "20.10.24", curve.Hold, killBudgets, goroutines(0))
@@ -193,7 +193,7 @@ func TestIndexInABrowser(t *testing.T) {
 	if overview < 0 || table < 0 || overview > table {
 		t.Errorf("overviews at %d, verdict table at %d: the overviews must come first", overview, table)
 	}
-	for _, inc := range []string{"containerd-huge-log-line", "dockerd-kill-dstate"} {
+	for _, inc := range []string{"sample-log-growth", "dockerd-kill-dstate"} {
 		if n := strings.Count(dom[overview:table], `src="./`+inc+`/overview-`); n != 1 {
 			t.Errorf("%s has %d overview charts before the table, want 1", inc, n)
 		}

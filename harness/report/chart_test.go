@@ -89,8 +89,8 @@ func attrF(t *testing.T, e svgElem, name string) float64 {
 }
 
 func TestChartBreachDrawsDataFitBudgetAndPhases(t *testing.T) {
-	s := resultstest.ByName(t, "containerd-huge-log-line", "unlimited")
-	title := "containerd-huge-log-line/unlimited containerd_rss_bytes: breach"
+	s := resultstest.ByName(t, "sample-log-growth", "unlimited")
+	title := "sample-log-growth/unlimited containerd_rss_bytes: breach"
 	els := decodeSVG(t, Chart(s.Series[0], s.Result.Evaluations, title))
 	txt := texts(els)
 
@@ -137,7 +137,7 @@ func TestChartBreachDrawsDataFitBudgetAndPhases(t *testing.T) {
 }
 
 func TestChartHoldBudgetRisesAboveFit(t *testing.T) {
-	s := resultstest.ByName(t, "containerd-huge-log-line", "default-limit")
+	s := resultstest.ByName(t, "sample-log-growth", "default-limit")
 	els := decodeSVG(t, Chart(s.Series[0], s.Result.Evaluations, "hold"))
 	fits, budgets := byClass(els, "fit"), byClass(els, "budget")
 	if len(fits) != 1 || len(budgets) != 1 {
@@ -152,7 +152,7 @@ func TestChartHoldBudgetRisesAboveFit(t *testing.T) {
 }
 
 func TestChartPerOpAndResidual(t *testing.T) {
-	s := resultstest.ByName(t, "dockerd-kill-d-state", "fixed")
+	s := resultstest.ByName(t, "sample-loop-drain", "fixed")
 	series, evals := s.Series[0], s.Result.Evaluations
 
 	byTime := decodeSVG(t, Chart(series, evals, "t"))

@@ -15,8 +15,8 @@ import (
 )
 
 func TestWriteComparisonOverlaysBothRuns(t *testing.T) {
-	base, baseDir := resultstest.WriteRun(t, "20261122T010000Z", resultstest.Measure("containerd-huge-log-line", "default", "1.7.17", curve.Hold, resultstest.RSS(8, 2, 0)))
-	cand, candDir := resultstest.WriteRun(t, "20261123T010000Z", resultstest.Measure("containerd-huge-log-line", "default", "1.7.18", curve.Hold, resultstest.RSS(9, 4, 52*resultstest.MiB)))
+	base, baseDir := resultstest.WriteRun(t, "20261122T010000Z", resultstest.Measure("sample-log-growth", "default", "1.7.17", curve.Hold, resultstest.RSS(8, 2, 0)))
+	cand, candDir := resultstest.WriteRun(t, "20261123T010000Z", resultstest.Measure("sample-log-growth", "default", "1.7.18", curve.Hold, resultstest.RSS(9, 4, 52*resultstest.MiB)))
 	out := filepath.Join(t.TempDir(), "ab")
 	c, err := WriteComparison(out, judge.Compare(base, cand), baseDir, candDir)
 	if err != nil {
@@ -86,7 +86,7 @@ func TestWriteComparisonOverlaysBothRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`src="./charts/1-containerd-huge-log-line-default-containerd_rss_bytes.svg"`, "held on 1.7.17, breaches on 1.7.18", "1 regressed, 1 compared", `class="counts bad"`} {
+	for _, want := range []string{`src="./charts/1-sample-log-growth-default-containerd_rss_bytes.svg"`, "held on 1.7.17, breaches on 1.7.18", "1 regressed, 1 compared", `class="counts bad"`} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("ab.html lacks %q", want)
 		}
@@ -165,7 +165,7 @@ func TestWriteComparisonPerOpChart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := results.Result{Incident: "dockerd-kill-d-state", Variant: "fixed", Runtime: "dockerd", Version: version, Expect: "hold"}
+		r := results.Result{Incident: "sample-loop-drain", Variant: "fixed", Runtime: "dockerd", Version: version, Expect: "hold"}
 		judge.Fill(&r, judge.Judge(perOp, []curve.Series{s}), []curve.Series{s})
 		if err := w.Add(r, []curve.Series{s}); err != nil {
 			t.Fatal(err)
@@ -205,11 +205,11 @@ func TestWriteComparisonSample(t *testing.T) {
 		t.Skip("set RELAPSE_AB_SAMPLE=<dir> to write a sample comparison there")
 	}
 	base, bd := resultstest.WriteRun(t, "20261122T010000Z",
-		resultstest.Measure("containerd-huge-log-line", "default", "1.7.17", curve.Hold, resultstest.RSS(20, 2, 0.1*resultstest.MiB)),
-		resultstest.Measure("containerd-huge-log-line", "unlimited", "1.7.17", curve.Breach, resultstest.RSS(21, 2, 52*resultstest.MiB)))
+		resultstest.Measure("sample-log-growth", "default", "1.7.17", curve.Hold, resultstest.RSS(20, 2, 0.1*resultstest.MiB)),
+		resultstest.Measure("sample-log-growth", "unlimited", "1.7.17", curve.Breach, resultstest.RSS(21, 2, 52*resultstest.MiB)))
 	cand, cd := resultstest.WriteRun(t, "20261123T010000Z",
-		resultstest.Measure("containerd-huge-log-line", "default", "1.7.18", curve.Hold, resultstest.RSS(22, 3, 3*resultstest.MiB)),
-		resultstest.Measure("containerd-huge-log-line", "unlimited", "1.7.18", curve.Breach, resultstest.RSS(23, 3, 50*resultstest.MiB)))
+		resultstest.Measure("sample-log-growth", "default", "1.7.18", curve.Hold, resultstest.RSS(22, 3, 3*resultstest.MiB)),
+		resultstest.Measure("sample-log-growth", "unlimited", "1.7.18", curve.Breach, resultstest.RSS(23, 3, 50*resultstest.MiB)))
 	c, err := WriteComparison(dir, judge.Compare(base, cand), bd, cd)
 	if err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func TestIndexHasEveryVariantRowAndItsCharts(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"3 passed, 0 failed", `class="okcell ok"`, "52 MiB/s &gt; 1 MiB/s", "stopped early",
-		`href="./containerd-huge-log-line/unlimited/goroutines.txt"`, "max_container_log_line_size = -1", "inflight_peak_goroutines", w.Run().Host.Kernel} {
+		`href="./sample-log-growth/unlimited/goroutines.txt"`, "max_container_log_line_size = -1", "inflight_peak_goroutines", w.Run().Host.Kernel} {
 		if !strings.Contains(page, want) {
 			t.Errorf("index.html lacks %q", want)
 		}

@@ -94,12 +94,12 @@ func TestOpenMetrics(t *testing.T) {
 		}
 		return sample{}, false
 	}
-	s, ok := get("relapse_slope", "containerd-huge-log-line", "unlimited")
+	s, ok := get("relapse_slope", "sample-log-growth", "unlimited")
 	if !ok || s.value < 50<<20 || s.labels["runtime"] != "containerd" || s.labels["version"] != "1.6.20" || s.labels["metric"] != "containerd_rss_bytes" {
 		t.Errorf("relapse_slope of the breach: %+v", s)
 	}
 	for _, name := range []string{"relapse_budget", "relapse_verdict_ok", "relapse_growth"} {
-		if s, ok := get(name, "dockerd-kill-d-state", "fixed"); !ok || len(s.labels) != 5 {
+		if s, ok := get(name, "sample-loop-drain", "fixed"); !ok || len(s.labels) != 5 {
 			t.Errorf("%s of the kill loop: %+v", name, s)
 		}
 	}

@@ -22,7 +22,7 @@ func TestOverviewOverlaysEveryVariantWithItsHeadline(t *testing.T) {
 		t.Fatalf("%d overviews, want one per incident (2): %+v", len(ovs), ovs)
 	}
 	log := ovs[0]
-	if log.Incident != "containerd-huge-log-line" || log.Axis != curve.PerSecond || log.Variants != 2 || len(log.Missing) != 0 {
+	if log.Incident != "sample-log-growth" || log.Axis != curve.PerSecond || log.Variants != 2 || len(log.Missing) != 0 {
 		t.Fatalf("log-line overview: %+v", log)
 	}
 	if _, err := os.Stat(filepath.Join(w.Dir(), log.File)); err != nil {
@@ -66,7 +66,7 @@ func TestOverviewOverlaysEveryVariantWithItsHeadline(t *testing.T) {
 
 func TestOverviewLabelsMatrixCellsAndFailures(t *testing.T) {
 	dir := t.TempDir()
-	v := resultstest.ByName(t, "containerd-huge-log-line", "unlimited")
+	v := resultstest.ByName(t, "sample-log-growth", "unlimited")
 	var run results.Run
 	for _, c := range []struct {
 		cell, verdict string
@@ -84,7 +84,7 @@ func TestOverviewLabelsMatrixCellsAndFailures(t *testing.T) {
 		run.Results = append(run.Results, r)
 	}
 	gone := v.Result
-	gone.Cell, gone.Series = "containerd-2.0.14", "containerd-huge-log-line/unlimited@containerd-2.0.14/containerd_rss_bytes.csv"
+	gone.Cell, gone.Series = "containerd-2.0.14", "sample-log-growth/unlimited@containerd-2.0.14/containerd_rss_bytes.csv"
 	run.Results = append(run.Results, gone)
 
 	ovs := Overviews(dir, run)

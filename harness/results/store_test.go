@@ -127,7 +127,7 @@ func TestSummarySchema(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"containerd-huge-log-line/default-limit", "containerd-huge-log-line/unlimited", "dockerd-kill-d-state/fixed"}
+	want := []string{"sample-log-growth/default-limit", "sample-log-growth/unlimited", "sample-loop-drain/fixed"}
 	if strings.Join(order, " ") != strings.Join(want, " ") {
 		t.Errorf("results in order %v, want %v", order, want)
 	}
@@ -143,12 +143,12 @@ func TestSummarySchema(t *testing.T) {
 	if s := br["slope"].(float64); math.Abs(s-52<<20) > 1<<20 {
 		t.Errorf("breach slope %v, want ~52 MiB/s", s)
 	}
-	if d := br["diagnostics"].([]any); len(d) != 1 || d[0] != "containerd-huge-log-line/unlimited/goroutines.txt" {
+	if d := br["diagnostics"].([]any); len(d) != 1 || d[0] != "sample-log-growth/unlimited/goroutines.txt" {
 		t.Errorf("diagnostics %v, want one path relative to the run dir", d)
 	}
 	kill := rs[2].(map[string]any)
 	check("kill", kill, "extras", object)
-	if kill["charts"].([]any)[1] != "dockerd-kill-d-state/fixed/dockerd_goroutines-per-op.svg" {
+	if kill["charts"].([]any)[1] != "sample-loop-drain/fixed/dockerd_goroutines-per-op.svg" {
 		t.Errorf("per-op chart missing: %v", kill["charts"])
 	}
 }
@@ -283,7 +283,7 @@ func TestAddValidatesAndReplaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := resultstest.ByName(t, "containerd-huge-log-line", "unlimited")
+	s := resultstest.ByName(t, "sample-log-growth", "unlimited")
 
 	bad := s.Result
 	bad.Expect = "pass"
@@ -343,7 +343,7 @@ func TestAddStoresNonFiniteNumbersWithWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := resultstest.ByName(t, "containerd-huge-log-line", "unlimited")
+	s := resultstest.ByName(t, "sample-log-growth", "unlimited")
 	r := s.Result
 	r.Evaluations = append([]curve.Evaluation(nil), r.Evaluations...)
 	fit := *r.Evaluations[0].Fit
@@ -375,19 +375,19 @@ func TestVariantDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := w.VariantDir("containerd-huge-log-line", "unlimited", "")
+	d, err := w.VariantDir("sample-log-growth", "unlimited", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(d); err != nil || !fi.IsDir() || d != filepath.Join(w.Dir(), "containerd-huge-log-line", "unlimited") {
+	if fi, err := os.Stat(d); err != nil || !fi.IsDir() || d != filepath.Join(w.Dir(), "sample-log-growth", "unlimited") {
 		t.Errorf("variant dir %s: %v", d, err)
 	}
 	if _, err := w.VariantDir("x", "..", ""); err == nil {
 		t.Errorf("variant .. accepted")
 	}
 	// A qualified cell is one directory, not a path.
-	d, err = w.VariantDir("containerd-huge-log-line", "unlimited", "containerd-2.3.5/runc-1.3.6")
-	if err != nil || d != filepath.Join(w.Dir(), "containerd-huge-log-line", "unlimited@containerd-2.3.5+runc-1.3.6") {
+	d, err = w.VariantDir("sample-log-growth", "unlimited", "containerd-2.3.5/runc-1.3.6")
+	if err != nil || d != filepath.Join(w.Dir(), "sample-log-growth", "unlimited@containerd-2.3.5+runc-1.3.6") {
 		t.Errorf("variant dir of a qualified cell: %s, %v", d, err)
 	}
 }
@@ -410,7 +410,7 @@ func TestConcurrentAdds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := resultstest.ByName(t, "containerd-huge-log-line", "unlimited")
+	s := resultstest.ByName(t, "sample-log-growth", "unlimited")
 	errs := make(chan error, 8)
 	for i := 0; i < 8; i++ {
 		go func() {
@@ -445,7 +445,7 @@ func TestMatrixCellsKeepOneResultEach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := resultstest.ByName(t, "containerd-huge-log-line", "unlimited")
+	s := resultstest.ByName(t, "sample-log-growth", "unlimited")
 	for i, v := range []string{"2.0.14", "1.7.18", "1.6.20", "1.7.18"} {
 		r := s.Result
 		r.Cell, r.Version = "containerd-"+v, v
@@ -462,7 +462,7 @@ func TestMatrixCellsKeepOneResultEach(t *testing.T) {
 	if strings.Join(cells, " ") != "containerd-1.6.20 containerd-1.7.18 containerd-2.0.14" {
 		t.Fatalf("cells stored %v, want one per build in version order", cells)
 	}
-	i := slices.IndexFunc(got, func(r results.Result) bool { return r.Name() == "containerd-huge-log-line/unlimited@containerd-1.7.18" })
+	i := slices.IndexFunc(got, func(r results.Result) bool { return r.Name() == "sample-log-growth/unlimited@containerd-1.7.18" })
 	if i < 0 {
 		t.Fatalf("no result of the cell containerd-1.7.18 in %v", cells)
 	}
@@ -474,7 +474,7 @@ func TestMatrixCellsKeepOneResultEach(t *testing.T) {
 		t.Errorf("the retried cell kept %q, want the retry (attempt 3) to replace it", r.Title)
 	}
 	for _, f := range append(r.SeriesFiles, r.Charts...) {
-		if !strings.HasPrefix(f, "containerd-huge-log-line/unlimited@containerd-1.7.18/") {
+		if !strings.HasPrefix(f, "sample-log-growth/unlimited@containerd-1.7.18/") {
 			t.Errorf("file %s is not in the cell's directory", f)
 		}
 		if _, err := os.Stat(filepath.Join(w.Dir(), f)); err != nil {
@@ -491,7 +491,7 @@ func TestMatrixCellsKeepOneResultEach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(html), `id="containerd-huge-log-line--unlimited--containerd-1-7-18"`) {
+	if !strings.Contains(string(html), `id="sample-log-growth--unlimited--containerd-1-7-18"`) {
 		t.Errorf("index.html has no anchor per cell")
 	}
 

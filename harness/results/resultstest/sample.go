@@ -22,7 +22,7 @@ type Variant struct {
 }
 
 // Sample builds variants shaped like the incidents relapse reproduces: a
-// huge-log-line breach and hold (bytes per second), and a kill loop whose
+// log-growth breach and hold (bytes per second), and a call loop whose
 // goroutines plateau and drain (per-op slope, residual).
 func Sample() []Variant {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -80,9 +80,9 @@ func Sample() []Variant {
 		return Variant{Result: r, Series: ss}
 	}
 	out := []Variant{
-		mk("containerd-huge-log-line", "unlimited", runtime.Containerd, "1.6.20", curve.Breach, budgets, logLine(true)),
-		mk("containerd-huge-log-line", "default-limit", runtime.Containerd, "1.6.20", curve.Hold, budgets, logLine(false)),
-		mk("dockerd-kill-d-state", "fixed", runtime.Dockerd, "20.10.24", curve.Hold, killBudgets, kill),
+		mk("sample-log-growth", "unlimited", runtime.Containerd, "1.6.20", curve.Breach, budgets, logLine(true)),
+		mk("sample-log-growth", "default-limit", runtime.Containerd, "1.6.20", curve.Hold, budgets, logLine(false)),
+		mk("sample-loop-drain", "fixed", runtime.Dockerd, "20.10.24", curve.Hold, killBudgets, kill),
 	}
 	out[0].Result.Title = "containerd buffers a newline-free log line whole"
 	out[0].Result.Config = map[string]any{"max_container_log_line_size": -1}
