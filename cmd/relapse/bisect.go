@@ -4,20 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/signal"
-	"path/filepath"
-	"strings"
-	"syscall"
-	"time"
-
 	"github.com/relapse-dev/relapse/harness/bisect"
 	"github.com/relapse-dev/relapse/harness/engine"
 	"github.com/relapse-dev/relapse/harness/report"
 	"github.com/relapse-dev/relapse/harness/results"
 	"github.com/relapse-dev/relapse/harness/runtime"
 	"github.com/relapse-dev/relapse/scenarios"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 )
 
 const bisectArgs = "ID -variant V -good A -bad B [-runtime containerd|runc|dockerd] [-repo DIR] [-prereleases] [-results DIR] [-run-id ID]"
@@ -69,9 +66,7 @@ func runBisect(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logf := func(format string, a ...any) {
-		fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), strings.TrimSuffix(fmt.Sprintf(format, a...), "\n"))
-	}
+	logf := timedLogf(stderr)
 	cache, err := runtime.CacheDir()
 	if err != nil {
 		fmt.Fprintf(stderr, "relapse bisect: %v\n", err)

@@ -55,9 +55,7 @@ func runLiveCalibration(opts liveOptions, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logf := func(format string, a ...any) {
-		fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), strings.TrimSuffix(fmt.Sprintf(format, a...), "\n"))
-	}
+	logf := timedLogf(stderr)
 	dirs := opts.from
 	start := time.Now()
 	code := exitOK

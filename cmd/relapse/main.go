@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 )
 
 // Exit codes, so CI can tell "the runtime regressed" from "the command was
@@ -140,3 +141,11 @@ func flagError(err error) int {
 
 // oneLine keeps a message on one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// timedLogf narrates to w, each line stamped with the wall-clock time (a
+// run's phases read against the daemons' own logs).
+func timedLogf(w io.Writer) func(format string, a ...any) {
+	return func(format string, a ...any) {
+		fmt.Fprintf(w, "%s %s\n", time.Now().Format("15:04:05"), strings.TrimSuffix(fmt.Sprintf(format, a...), "\n"))
+	}
+}

@@ -45,9 +45,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logf := func(format string, a ...any) {
-		fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), strings.TrimSuffix(fmt.Sprintf(format, a...), "\n"))
-	}
+	logf := timedLogf(stderr)
 	for _, n := range p.NotJudged {
 		logf("not judged: %s", n)
 	}
