@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
 	"github.com/relapse-dev/relapse/harness/bisect"
 	"github.com/relapse-dev/relapse/harness/engine"
 	"github.com/relapse-dev/relapse/harness/report"
 	"github.com/relapse-dev/relapse/harness/results"
 	"github.com/relapse-dev/relapse/harness/runtime"
 	"github.com/relapse-dev/relapse/scenarios"
-	"io"
-	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 )
 
 const bisectArgs = "ID -variant V -good A -bad B [-runtime containerd|runc|dockerd] [-repo DIR] [-prereleases] [-results DIR] [-run-id ID]"
