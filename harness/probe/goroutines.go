@@ -19,10 +19,10 @@ import (
 // sampler a missing sample rather than a stuck sampler.
 const requestTimeout = 5 * time.Second
 
-// unixClient is an HTTP client for a daemon's unix API socket. Keep-alives
+// UnixClient is an HTTP client for a daemon's unix API socket. Keep-alives
 // are off: an idle connection would leave goroutines behind in the harness
 // (goleak) and hold a steady extra fd in the daemon under test.
-func unixClient(socket string) *http.Client {
+func UnixClient(socket string) *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -76,7 +76,7 @@ func NewGoroutines(prefix, socket string) (*Goroutines, error) {
 	if prefix == "" || socket == "" {
 		return nil, errors.New("goroutine probe: need a metric prefix and a unix socket path")
 	}
-	return &Goroutines{prefix: prefix, socket: socket, client: unixClient(socket)}, nil
+	return &Goroutines{prefix: prefix, socket: socket, client: UnixClient(socket)}, nil
 }
 
 // Describe implements Source.
@@ -152,7 +152,7 @@ func GoroutineSummary(ctx context.Context, socket string, w io.Writer) error {
 }
 
 func goroutineProfile(ctx context.Context, socket string, w io.Writer, debug int) error {
-	c := unixClient(socket)
+	c := UnixClient(socket)
 	defer c.CloseIdleConnections()
 	err := get(ctx, c, socket, "/debug/pprof/goroutine?debug="+strconv.Itoa(debug), func(r io.Reader) error {
 		_, err := io.Copy(w, r)
@@ -178,7 +178,7 @@ func NewDockerInfo(socket string) (*DockerInfo, error) {
 	if socket == "" {
 		return nil, errors.New("docker info probe: need dockerd's unix socket path")
 	}
-	return &DockerInfo{socket: socket, client: unixClient(socket)}, nil
+	return &DockerInfo{socket: socket, client: UnixClient(socket)}, nil
 }
 
 // Describe implements Source.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -57,7 +56,7 @@ func (c leakerCase) Start(ctx context.Context, env *incident.Env) (incident.Atte
 		return nil, fmt.Errorf("starting the leaker: %w", err)
 	}
 	socket := filepath.Join(dir, "leaker.sock")
-	a := &leaking{multiple: c.multiple, seed: seed, socket: socket, client: unixClient(socket), ops: env.Ops, logf: env.Logf, pid: ctr.PID}
+	a := &leaking{multiple: c.multiple, seed: seed, socket: socket, client: probe.UnixClient(socket), ops: env.Ops, logf: env.Logf, pid: ctr.PID}
 	if err := wait.Until(ctx, "the leaker's socket to answer", 50*time.Millisecond, incident.Scale(readyWithin, env.TimeScale), func() (bool, string) {
 		_, err := a.stats(ctx)
 		if err != nil {
@@ -75,18 +74,6 @@ func (c leakerCase) Start(ctx context.Context, env *incident.Env) (incident.Atte
 	}
 	env.Logf("leaker pid %d at %gx the budgets (seed %d)", a.pid, c.multiple, seed)
 	return a, nil
-}
-
-// unixClient talks HTTP on the leaker's socket, one connection per
-// request: each op is a call from a new client, as a daemon's callers are.
-func unixClient(socket string) *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
-		},
-		DisableKeepAlives: true,
-	}}
 }
 
 // leaking is one run of the leaker.
