@@ -12,28 +12,40 @@ import (
 	"github.com/relapse-dev/relapse/harness/wait"
 )
 
-// widgets is a counter that stays at 40, one count of jitter.
-type widgets struct{ n atomic.Int64 }
+// widgets is a counter that stays at 40, one count of jitter, and keeps
+// leak widgets per op (ops, once the drive counts them).
+type widgets struct {
+	n    atomic.Int64
+	ops  *probe.Ops
+	leak int64
+}
 
 func (w *widgets) Describe() []probe.Desc { return []probe.Desc{{Name: "widgets", Unit: "widgets"}} }
 func (w *widgets) Collect(context.Context) (map[string]float64, error) {
-	return map[string]float64{"widgets": float64(40 + w.n.Add(1)%2)}, nil
+	return map[string]float64{"widgets": float64(40 + w.n.Add(1)%2 + w.leak*w.ops.Load())}, nil
 }
 
 // settleCase loops an operation every 50 ms for at most 30 s, ends the
-// loop when the engine says enough, then settles like a kill loop.
-type settleCase struct{ loopFor *time.Duration }
+// loop when the engine says enough, then settles like a kill loop. Each op
+// leaks leak widgets.
+type settleCase struct {
+	loopFor *time.Duration
+	leak    int64
+}
 
 func (c settleCase) Start(_ context.Context, env *incident.Env) (incident.Attempt, error) {
-	return &settling{env: env, loopFor: c.loopFor}, nil
+	return &settling{env: env, loopFor: c.loopFor, leak: c.leak}, nil
 }
 
 type settling struct {
 	env     *incident.Env
 	loopFor *time.Duration
+	leak    int64
 }
 
-func (s *settling) Probes() []probe.Source { return []probe.Source{&widgets{}} }
+func (s *settling) Probes() []probe.Source {
+	return []probe.Source{&widgets{ops: s.env.Ops, leak: s.leak}}
+}
 func (s *settling) Drive(ctx context.Context) error {
 	start := time.Now()
 	for i := 0; i < 600 && !incident.Closed(s.env.Enough); i++ {
@@ -70,5 +82,29 @@ func TestRunToEndEndsTheStimulusWhenTheSlopesHoldForCertain(t *testing.T) {
 	}
 	if len(res.Evaluations) != 2 || res.Evaluations[1].Verdict != curve.Hold {
 		t.Fatalf("evaluations %+v: the residual is judged on the settle as ever", res.Evaluations)
+	}
+}
+
+// A certain breach decides as surely: the loop ends, and the settle still
+// runs, to show what the leak keeps.
+func TestRunToEndEndsTheStimulusOnACertainBreach(t *testing.T) {
+	budgets := []curve.Budget{
+		{Metric: "widgets", Kind: curve.Slope, Per: curve.PerOp, Max: 0.5},
+		{Metric: "widgets", Kind: curve.Residual, Max: 4, SettleWindow: 1},
+	}
+	var loopFor time.Duration
+	v := incident.Variant{Name: "leaks", Expect: curve.Breach, Budgets: budgets, RunToEnd: true,
+		Interval: 50 * time.Millisecond, Case: settleCase{loopFor: &loopFor, leak: 2}}
+	eng, _ := newEngine(t, func() *selfSandbox { return &selfSandbox{root: t.TempDir()} })
+	eng.rules = curve.RulesV3
+	res, err := eng.Run(context.Background(), item(t, v))
+	if err != nil || res.Verdict != string(curve.Breach) || !res.OK {
+		t.Fatalf("err %v, verdict %s ok %v: want the breach: %+v", err, res.Verdict, res.OK, res.Evaluations)
+	}
+	if res.StoppedEarly || res.EnoughAfterS == 0 || loopFor > 25*time.Second {
+		t.Fatalf("stopped early %v, enough after %.1fs, loop ran %v: want no early stop, the loop ended on enough", res.StoppedEarly, res.EnoughAfterS, loopFor)
+	}
+	if len(res.Evaluations) != 2 || res.Evaluations[1].Verdict != curve.Breach {
+		t.Fatalf("evaluations %+v: the settle keeps what the loop leaked", res.Evaluations)
 	}
 }

@@ -18,7 +18,8 @@ const progressEvery = 10 * time.Second
 // judge.LookEvery: the look the calibration replays), narrates progress,
 // and cancels the drive once a look decides. A variant that runs to its
 // end is never cancelled; the watcher closes enough instead when its slope
-// budgets hold for certain, so its drive may end the stimulus and settle.
+// budgets have decided (hold for certain, or a breach is certain), so its
+// drive may end the stimulus and settle.
 type watcher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -36,7 +37,7 @@ type earlyVerdict struct {
 	after   time.Duration
 	sawTo   float64
 	// enoughAfter is when (after the stimulus started) the slope budgets
-	// were found to hold for certain and enough was closed; 0 if never.
+	// were found decided and enough was closed; 0 if never.
 	enoughAfter time.Duration
 }
 
@@ -60,14 +61,14 @@ func watch(ctx context.Context, rules curve.Rules, budgets []curve.Budget, s *pr
 				lastSaid = time.Now()
 				logf("  %5.0fs  %d ops  %s", time.Since(start).Seconds(), ops.Load(), liveLine(look.Evaluations, series))
 			}
-			if !early && look.SlopesHold && !saidEnough {
+			if !early && look.SlopesDecided && !saidEnough {
 				saidEnough = true
 				w.mu.Lock()
 				w.result.enoughAfter = time.Since(start)
 				w.mu.Unlock()
 				close(w.enough)
-				logf("  %5.0fs  %d ops  every slope budget holds for certain: the stimulus may end, the settle decides the rest",
-					time.Since(start).Seconds(), ops.Load())
+				logf("  %5.0fs  %d ops  %s: the stimulus may end, the settle decides the rest",
+					time.Since(start).Seconds(), ops.Load(), decided(look))
 			}
 			if early && look.Stop {
 				w.mu.Lock()
@@ -80,6 +81,14 @@ func watch(ctx context.Context, rules curve.Rules, budgets []curve.Budget, s *pr
 		}
 	}()
 	return w
+}
+
+// decided says how a look decided the slope budgets (judge.Look.SlopesDecided).
+func decided(l judge.Look) string {
+	if l.Stop && l.Verdict == curve.Breach {
+		return "a budget breaches for certain"
+	}
+	return "every slope budget holds for certain"
 }
 
 // liveLine is the primary budget's live reading, in words and units, for

@@ -61,13 +61,15 @@ type Env struct {
 	Logf func(format string, args ...any)
 	// Mark records a named phase (e.g. curve.PhaseSettle) on every series.
 	Mark func(name string)
-	// Enough is closed once the watcher's looks find every slope budget
-	// holding for certain (see judge.Look.SlopesHold). A drive whose settle
-	// is its evidence (Variant.RunToEnd) may then stop starting operations,
-	// let those in flight finish and settle as usual: more stimulus cannot
-	// change the slopes' verdict, and the settle still tells a leak from a
-	// drain. It is never closed under rules without certain holds; a nil
-	// channel (a Case run outside the engine) never is either.
+	// Enough is closed once the watcher's looks find the slope budgets
+	// decided: every one holding for certain, or a breach certain (see
+	// judge.Look.SlopesDecided). A drive whose settle is its evidence
+	// (Variant.RunToEnd) may then stop starting operations, let those in
+	// flight finish and settle as usual: more stimulus cannot change the
+	// verdict, and the settle still tells a leak from a drain and shows
+	// what a leak keeps. It is never closed under RulesV1, whose
+	// certainty is not calibrated; a nil channel (a Case run outside the
+	// engine) never is either.
 	Enough <-chan struct{}
 	// Defer registers a cleanup that runs when the variant ends, also on
 	// failure or interrupt, in reverse order.

@@ -20,12 +20,15 @@ type Look struct {
 	// says which (breach, or under RulesV2 and RulesV3 also hold).
 	Stop    bool
 	Verdict curve.Verdict
-	// SlopesHold is set when every slope budget holds for certain (its
-	// interval lies under the budget; only rules with a sequential
-	// interval ever say so) and nothing has breached. A variant whose
-	// settle is its evidence cannot stop here, but its stimulus has shown
-	// all it can: it may stop starting operations and settle as usual.
-	SlopesHold bool
+	// SlopesDecided is set when the stimulus has shown all it can: every
+	// slope budget holds for certain (its interval lies under the budget)
+	// and nothing has breached, or a budget breaches for certain. Only the
+	// calibrated rules (RulesV2, RulesV3) ever say so: RulesV1's certainty
+	// is the uncorrected one its calibration measures false far too often.
+	// A variant whose settle is its evidence cannot stop here, but it may
+	// stop starting operations and settle as usual: the settle then tells
+	// a drain from a leak, and its dump shows what a breach keeps.
+	SlopesDecided bool
 }
 
 // LookAt judges the series so far (not final) under rules and decides
@@ -44,7 +47,8 @@ func LookAt(rules curve.Rules, budgets []curve.Budget, series []curve.Series) Lo
 	case rules.ThreeWay() && holdCertain(evals):
 		l.Stop, l.Verdict = true, curve.Hold
 	}
-	l.SlopesHold = !l.Stop && slopesHold(evals)
+	l.SlopesDecided = rules.ThreeWay() &&
+		(l.Stop && l.Verdict == curve.Breach || !l.Stop && slopesHold(evals))
 	return l
 }
 

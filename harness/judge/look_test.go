@@ -38,29 +38,41 @@ func TestLookStopsOnACertainHoldOnlyUnderV2(t *testing.T) {
 	}
 }
 
-// A variant judged on its settle cannot stop early, but once its slopes hold
-// for certain its stimulus has shown all it can (the drive may end it and
-// settle). Never under v1, which has no certain hold; never while a slope
-// is undecided or anything has breached.
-func TestLookSaysWhenTheSlopesHoldForASettle(t *testing.T) {
+// A variant judged on its settle cannot stop early, but once its slopes
+// have decided its stimulus has shown all it can (the drive may end it and
+// settle): every slope holds for certain, or a breach is certain. Never
+// under v1, whose certainty is not calibrated; never while a slope is
+// undecided.
+func TestLookSaysWhenTheSlopesHaveDecidedForASettle(t *testing.T) {
 	residual := curve.Budget{Metric: "fds", Kind: curve.Residual, Max: 4, SettleWindow: 5}
 	budgets := []curve.Budget{slope, residual}
 	series := []curve.Series{flat()}
-	if l := judge.LookAt(curve.RulesV2, budgets, series); l.Stop || !l.SlopesHold {
-		t.Fatalf("v2, flat counter with a residual budget: stop %v, slopes hold %v; want no stop and slopes held", l.Stop, l.SlopesHold)
+	if l := judge.LookAt(curve.RulesV2, budgets, series); l.Stop || !l.SlopesDecided {
+		t.Fatalf("v2, flat counter with a residual budget: stop %v, decided %v; want no stop and slopes decided", l.Stop, l.SlopesDecided)
 	}
-	if l := judge.LookAt(curve.RulesV1, budgets, series); l.SlopesHold {
+	if l := judge.LookAt(curve.RulesV3, budgets, series); l.Stop || !l.SlopesDecided {
+		t.Fatalf("v3, flat counter with a residual budget: stop %v, decided %v; want no stop and slopes decided", l.Stop, l.SlopesDecided)
+	}
+	if l := judge.LookAt(curve.RulesV1, budgets, series); l.SlopesDecided {
 		t.Fatal("v1 has no certain hold: its slopes never hold early")
 	}
-	if l := judge.LookAt(curve.RulesV2, budgets, judge.Until(series, 3)); l.SlopesHold {
+	if l := judge.LookAt(curve.RulesV2, budgets, judge.Until(series, 3)); l.SlopesDecided {
 		t.Fatal("two seconds of stimulus cannot make a slope hold for certain")
 	}
-	ceiling := curve.Budget{Metric: "fds", Kind: curve.Ceiling, Max: 40}
-	if l := judge.LookAt(curve.RulesV2, append(budgets, ceiling), series); l.SlopesHold {
-		t.Fatal("a breached ceiling keeps the stimulus going (and the verdict a breach)")
+	leak := flat()
+	for i := range leak.Points {
+		leak.Points[i].V += 2 * leak.Points[i].Op
 	}
-	if l := judge.LookAt(curve.RulesV2, []curve.Budget{slope}, series); !l.Stop || l.SlopesHold {
-		t.Fatalf("without a residual the run stops on the hold itself: stop %v, slopes hold %v", l.Stop, l.SlopesHold)
+	for _, rules := range []curve.Rules{curve.RulesV2, curve.RulesV3} {
+		if l := judge.LookAt(rules, budgets, []curve.Series{leak}); !l.SlopesDecided || l.Verdict != curve.Breach {
+			t.Fatalf("%s, a leak of 4x the budget: decided %v, verdict %q; want a certain breach that ends the stimulus", rules, l.SlopesDecided, l.Verdict)
+		}
+	}
+	if l := judge.LookAt(curve.RulesV1, budgets, []curve.Series{leak}); l.SlopesDecided {
+		t.Fatal("v1's certain breach is not calibrated: it must not end a settle-judged stimulus")
+	}
+	if l := judge.LookAt(curve.RulesV2, []curve.Budget{slope}, series); !l.Stop || l.SlopesDecided {
+		t.Fatalf("without a residual the run stops on the hold itself: stop %v, decided %v", l.Stop, l.SlopesDecided)
 	}
 }
 

@@ -67,9 +67,11 @@ func BudgetText(b curve.Budget, metricUnit string) string {
 }
 
 // FitInterval is " (95% CI lo to hi)" for a fitted slope, or "" when the
-// interval would print the same as the slope (or is not finite).
+// interval would print the same as the slope, is not finite, or does not
+// contain the slope (a fit on a window too short to bound it has a slope
+// and no interval).
 func FitInterval(f curve.Fit, unit string) string {
-	if !finite(f.Lo) || !finite(f.Hi) || f.Confidence <= 0 {
+	if !finite(f.Lo) || !finite(f.Hi) || f.Confidence <= 0 || f.Lo > f.Slope || f.Hi < f.Slope {
 		return ""
 	}
 	lo, hi, mid := Quantity(f.Lo, unit), Quantity(f.Hi, unit), Quantity(f.Slope, unit)

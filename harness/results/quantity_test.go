@@ -3,6 +3,8 @@ package results
 import (
 	"math"
 	"testing"
+
+	"github.com/relapse-dev/relapse/harness/curve"
 )
 
 func TestQuantity(t *testing.T) {
@@ -30,5 +32,18 @@ func TestQuantity(t *testing.T) {
 		if got := Quantity(c.v, c.unit); got != c.want {
 			t.Errorf("Quantity(%g, %q) = %q, want %q", c.v, c.unit, got, c.want)
 		}
+	}
+}
+
+// A fit on a window too short to bound its slope prints the slope and no
+// interval, never an interval that leaves the slope out.
+func TestFitIntervalShowsOnlyAnIntervalAroundTheSlope(t *testing.T) {
+	bounded := curve.Fit{Slope: 2, Lo: 1.5, Hi: 2.5, Confidence: 0.98}
+	if got := FitInterval(bounded, "fds"); got != " (98% CI 1.5 fds to 2.5 fds)" {
+		t.Fatalf("bounded slope: %q", got)
+	}
+	short := curve.Fit{Slope: 2, Confidence: 0.98, Saturated: true}
+	if got := FitInterval(short, "fds"); got != "" {
+		t.Fatalf("a slope with no interval (window too short) printed %q", got)
 	}
 }

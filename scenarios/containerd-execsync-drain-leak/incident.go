@@ -26,9 +26,13 @@ const (
 // which sees the same cancellation). Every call ends at the client's
 // deadline on every build measured (2.3.4 waits for the drain, 2.3.5 for
 // the cancellation, 2.3.4 with a 2 s drain timeout for the shim's exec
-// delete that follows it), so 60 calls take ~30 s.
+// delete that follows it), so 90 calls take ~45 s. The fit after the
+// warm-up then spans ~54 calls: calls in flight come and go in batches of
+// 6 (24 goroutines), and the calibrated rules need ~40 calls of them to
+// bound a slope of 1 per call both ways (docs/calibration/v3.md); the loop
+// stops starting calls once the slopes have decided (incident.Env.Enough).
 const (
-	calls    = 60
+	calls    = 90
 	inFlight = 6
 	timeout  = time.Second
 	deadline = 3 * time.Second

@@ -43,7 +43,7 @@ type restarting struct {
 	ops  *probe.Ops
 	mark func(string)
 	id   string
-	// enough ends the loop early: the slope budgets hold for certain.
+	// enough ends the loop early: the slope budgets have decided.
 	enough <-chan struct{}
 	// scale stretches the call deadline and the settle on a slower
 	// machine: a stop and start that take 0.3 s on the host take seconds
@@ -59,9 +59,9 @@ func (*restarting) Probes() []probe.Source { return nil }
 // again. Then it settles like the kill loop.
 func (r *restarting) Drive(ctx context.Context) error {
 	timeout := stopTimeout
-	for i := 0; i < calls && !incident.Closed(r.enough); i++ {
+	for i := 0; i < controlCalls && !incident.Closed(r.enough); i++ {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("control loop stopped after %d of %d calls: %w", i, calls, err)
+			return fmt.Errorf("control loop stopped after %d of %d calls: %w", i, controlCalls, err)
 		}
 		cctx, cancel := context.WithTimeout(ctx, incident.Scale(deadline, r.scale))
 		_, err := r.cli.ContainerStop(cctx, r.id, client.ContainerStopOptions{Timeout: &timeout})
@@ -76,7 +76,7 @@ func (r *restarting) Drive(ctx context.Context) error {
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("control loop stopped at call %d of %d: %w", i, calls, ctx.Err())
+				return fmt.Errorf("control loop stopped at call %d of %d: %w", i, controlCalls, ctx.Err())
 			}
 			return fmt.Errorf("control call %d: %w", i, err)
 		}

@@ -19,9 +19,15 @@ import (
 // the loop. 40 calls show a leak of ~80 goroutines, the settle phase shows
 // whether it drains.
 const (
-	calls       = 40
-	stopTimeout = 1
-	deadline    = 2 * time.Second
+	calls = 40
+	// controlCalls is the control's loop: a stop and start take ~0.35 s
+	// there, so 40 calls would leave ~9 s after the warm-up, less than the
+	// 12 s the calibrated rules need to bound a slope at all
+	// (curve.MinBlockedSeconds). 80 leave ~23 s; the loop ends earlier
+	// once its slopes hold for certain (incident.Env.Enough).
+	controlCalls = 80
+	stopTimeout  = 1
+	deadline     = 2 * time.Second
 	// startDeadline bounds the control loop's restart of its container.
 	startDeadline = 30 * time.Second
 	settle        = 25 * time.Second

@@ -107,7 +107,7 @@ func (k *killing) Drive(ctx context.Context) error {
 		return err
 	}
 	if len(res.Calls) < calls {
-		k.logf("the slope budgets held for certain after %d of %d stop calls: settling", len(res.Calls), calls)
+		k.logf("the slope budgets decided after %d of %d stop calls: settling", len(res.Calls), calls)
 	}
 	k.logf("%d stop calls: %d ok, %d deadline, %d daemon error, %d transport error; errors %v",
 		len(res.Calls), res.Count(CallOK), res.Count(CallDeadline),
