@@ -15,12 +15,15 @@ import (
 // pauseImage is the silent container: it never writes a byte.
 const pauseImage incident.Image = "pause"
 
-// The reconnecting client: 200 attaches, each held 100 ms (dockerd has
-// wired the attach to the container's stdout by then) and cut by the
-// client, one after another (~20 s); then a 20 s settle whose last 6 s
-// follow a forced collection (see budgets).
+// The reconnecting client: up to 400 attaches, each held 100 ms (dockerd
+// has wired the attach to the container's stdout by then) and cut by the
+// client, one after another (~40 s); then a 20 s settle whose last 6 s
+// follow a forced collection (see budgets). A fixed dockerd's fds are a
+// sawtooth of ~5 s (see budgets): the calibrated rules need ~7 of its
+// teeth, ~340 attaches, to bound the fd slope under half the leak, and
+// the loop stops once the slopes have decided (incident.Env.Enough).
 const (
-	attaches = 200
+	attaches = 400
 	hold     = 100 * time.Millisecond
 	deadline = 5 * time.Second
 	settle   = 20 * time.Second
