@@ -97,7 +97,7 @@ func budgetsOf(res results.Result) []curve.Budget {
 // those rules cut there) and lists every way the outcome differs from
 // what was recorded.
 func rejudge(rules curve.Rules, res results.Result, series []curve.Series) []string {
-	j := judge.Final(rules, budgetsOf(res), series, res.JudgedToS > 0, res.JudgedToS)
+	j := judge.Final(rules, budgetsOf(res), series, judge.Cut{Stop: res.JudgedToS, Slopes: res.SlopesJudgedToS})
 	var diffs []string
 	if string(j.Verdict) != res.Verdict {
 		diffs = append(diffs, fmt.Sprintf("verdict %s, recorded %s", j.Verdict, res.Verdict))

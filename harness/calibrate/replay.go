@@ -25,22 +25,27 @@ type Outcome struct {
 
 // Replay runs series through the watcher's looks under rules and returns
 // what the engine would have recorded. The stimulus phase marks the first
-// look's origin (the first sample without one); a variant that runs to
-// its end (early false) is only judged at the end.
+// look's origin (the first sample without one). A variant that runs to
+// its end (early false) is judged at the end, its slopes as the first
+// look that found them decided saw them (judge.Cut): live, its stimulus
+// would have ended there.
 func Replay(rules curve.Rules, budgets []curve.Budget, series []curve.Series, early bool) Outcome {
 	start, last := stimulusStart(series), judge.LastSample(series)
 	step := judge.LookEvery.Seconds()
-	if early {
-		for k := 1; start+float64(k)*step <= last; k++ {
-			at := start + float64(k)*step
-			l := judge.LookAt(rules, budgets, judge.Until(series, at))
-			if l.Stop {
-				j := judge.Final(rules, budgets, judge.Until(series, at), true, at)
-				return Outcome{Verdict: j.Verdict, After: at - start, Early: true, Judgement: j}
-			}
+	var cut judge.Cut
+	for k := 1; start+float64(k)*step <= last; k++ {
+		at := start + float64(k)*step
+		l := judge.LookAt(rules, budgets, judge.Until(series, at))
+		if early && l.Stop {
+			j := judge.Final(rules, budgets, judge.Until(series, at), judge.Cut{Stop: at})
+			return Outcome{Verdict: j.Verdict, After: at - start, Early: true, Judgement: j}
+		}
+		if !early && l.SlopesDecided {
+			cut.Slopes = at
+			break
 		}
 	}
-	j := judge.Final(rules, budgets, series, false, last)
+	j := judge.Final(rules, budgets, series, cut)
 	return Outcome{Verdict: j.Verdict, After: last - start, Judgement: j}
 }
 

@@ -80,6 +80,9 @@ func TestRunToEndEndsTheStimulusWhenTheSlopesHoldForCertain(t *testing.T) {
 	if res.StoppedEarly || res.EnoughAfterS == 0 || loopFor > 25*time.Second {
 		t.Fatalf("stopped early %v, enough after %.1fs, loop ran %v: want no early stop, the loop ended on enough", res.StoppedEarly, res.EnoughAfterS, loopFor)
 	}
+	if res.SlopesJudgedToS == 0 || res.JudgedToS != 0 {
+		t.Fatalf("slopes judged to %.1fs, all judged to %.1fs: want the slopes as the enough look saw them, the rest on every sample", res.SlopesJudgedToS, res.JudgedToS)
+	}
 	if len(res.Evaluations) != 2 || res.Evaluations[1].Verdict != curve.Hold {
 		t.Fatalf("evaluations %+v: the residual is judged on the settle as ever", res.Evaluations)
 	}
@@ -103,6 +106,9 @@ func TestRunToEndEndsTheStimulusOnACertainBreach(t *testing.T) {
 	}
 	if res.StoppedEarly || res.EnoughAfterS == 0 || loopFor > 25*time.Second {
 		t.Fatalf("stopped early %v, enough after %.1fs, loop ran %v: want no early stop, the loop ended on enough", res.StoppedEarly, res.EnoughAfterS, loopFor)
+	}
+	if res.SlopesJudgedToS == 0 || res.JudgedToS != 0 {
+		t.Fatalf("slopes judged to %.1fs, all judged to %.1fs: want the slopes as the enough look saw them, the rest on every sample", res.SlopesJudgedToS, res.JudgedToS)
 	}
 	if len(res.Evaluations) != 2 || res.Evaluations[1].Verdict != curve.Breach {
 		t.Fatalf("evaluations %+v: the settle keeps what the loop leaked", res.Evaluations)

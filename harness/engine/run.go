@@ -207,13 +207,15 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 		return res, fmt.Errorf("drive of %s: %w", it.Name(), driveErr)
 	}
 
-	j := judge.Final(e.rules, it.Variant.Budgets, series, early.stopped, early.sawTo)
+	cut := judge.Cut{Slopes: early.enoughSawTo}
+	if early.stopped {
+		cut.Stop = early.sawTo
+	}
+	j := judge.Final(e.rules, it.Variant.Budgets, series, cut)
 	judge.Fill(&res, j, series)
 	if e.rules != curve.RulesV1 {
 		res.Rules = string(e.rules)
-		if early.stopped {
-			res.JudgedToS = early.sawTo
-		}
+		res.JudgedToS, res.SlopesJudgedToS = cut.Stop, cut.Slopes
 	}
 	res.DurationS = time.Since(start).Seconds()
 	res.VerdictAfterS = res.DurationS

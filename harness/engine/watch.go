@@ -39,6 +39,9 @@ type earlyVerdict struct {
 	// enoughAfter is when (after the stimulus started) the slope budgets
 	// were found decided and enough was closed; 0 if never.
 	enoughAfter time.Duration
+	// enoughSawTo is the newest sample that look saw: the slopes are
+	// judged as it saw them (judge.Cut).
+	enoughSawTo float64
 }
 
 func watch(ctx context.Context, rules curve.Rules, budgets []curve.Budget, s *probe.Sampler, ops *probe.Ops, start time.Time, early bool, enough chan struct{}, logf func(string, ...any)) *watcher {
@@ -64,7 +67,7 @@ func watch(ctx context.Context, rules curve.Rules, budgets []curve.Budget, s *pr
 			if !early && look.SlopesDecided && !saidEnough {
 				saidEnough = true
 				w.mu.Lock()
-				w.result.enoughAfter = time.Since(start)
+				w.result.enoughAfter, w.result.enoughSawTo = time.Since(start), judge.LastSample(series)
 				w.mu.Unlock()
 				close(w.enough)
 				logf("  %5.0fs  %d ops  %s: the stimulus may end, the settle decides the rest",

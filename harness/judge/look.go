@@ -130,13 +130,43 @@ func LastSample(series []curve.Series) float64 {
 	return last
 }
 
-// Final judges a finished run. A run that stopped early under three-way
-// rules (RulesV2, RulesV3) is judged on what the deciding look saw
-// (stopAt, seconds since the sampler started); RulesV1 judges every
-// sample, as it always has.
-func Final(rules curve.Rules, budgets []curve.Budget, series []curve.Series, stopped bool, stopAt float64) Judgement {
-	if stopped && rules.ThreeWay() {
-		series = Until(series, stopAt)
+// Cut is where a run's looks cut its series, in seconds since the sampler
+// started; 0 is nowhere.
+type Cut struct {
+	// Stop: the run stopped early on a look that saw the samples up to
+	// here.
+	Stop float64
+	// Slopes: a run judged on its settle ended its stimulus on a look
+	// that found the slope budgets decided (Look.SlopesDecided) and saw
+	// the samples up to here.
+	Slopes float64
+}
+
+// Final judges a finished run. Under three-way rules (RulesV2, RulesV3) a
+// run that stopped early is judged on what the deciding look saw, and a
+// run that ended its stimulus on decided slopes keeps that look's slope
+// evaluations (its other budgets, a residual after the settle, are judged
+// on every sample): the first look to find an interval clear of its
+// budget is, by construction, the one nearest the boundary, and judging
+// the same slope again on a few more samples would spend the sequential
+// boundary's error a second time. RulesV1 judges every sample, as it
+// always has.
+func Final(rules curve.Rules, budgets []curve.Budget, series []curve.Series, cut Cut) Judgement {
+	if !rules.ThreeWay() {
+		return JudgeWith(rules, budgets, series)
 	}
-	return JudgeWith(rules, budgets, series)
+	if cut.Stop > 0 {
+		return JudgeWith(rules, budgets, Until(series, cut.Stop))
+	}
+	j := JudgeWith(rules, budgets, series)
+	if cut.Slopes > 0 {
+		seen := curve.EvaluateAllWith(rules, budgets, Until(series, cut.Slopes), false)
+		for i, e := range seen {
+			if e.Budget.Kind == curve.Slope {
+				j.Evaluations[i] = e
+			}
+		}
+		j.Verdict = Verdict(j.Evaluations)
+	}
+	return j
 }

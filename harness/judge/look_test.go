@@ -86,14 +86,45 @@ func TestFinalJudgesWhatTheDecidingLookSawUnderV2(t *testing.T) {
 		}
 	}
 	series := []curve.Series{s}
-	if j := judge.Final(curve.RulesV2, []curve.Budget{slope}, series, true, 10); j.Verdict != curve.Hold {
+	if j := judge.Final(curve.RulesV2, []curve.Budget{slope}, series, judge.Cut{Stop: 10}); j.Verdict != curve.Hold {
 		t.Fatalf("v2 stopped at 10 s: %s, want the hold the look saw", j.Verdict)
 	}
-	if j := judge.Final(curve.RulesV1, []curve.Budget{slope}, series, true, 10); j.Verdict != curve.Breach {
+	if j := judge.Final(curve.RulesV1, []curve.Budget{slope}, series, judge.Cut{Stop: 10}); j.Verdict != curve.Breach {
 		t.Fatalf("v1 judges every sample, as it always has: %s", j.Verdict)
 	}
 	cut := judge.Until(series, 10)
 	if n := len(cut[0].Points); n != 101 || judge.LastSample(cut) != 10 {
 		t.Fatalf("until 10 s: %d points, last %g", n, judge.LastSample(cut))
+	}
+}
+
+// A run judged on its settle whose stimulus ended on decided slopes keeps
+// the slope verdicts that look saw, while its residual is judged on the
+// settle as ever; v1 judges every sample.
+func TestFinalKeepsTheSlopesTheEnoughLookSaw(t *testing.T) {
+	s := flat()
+	// From 16 s the counter climbs (a few late samples the look did not
+	// see), then the settle from 25 s sits back on the baseline.
+	s.Phases = append(s.Phases, curve.Phase{Name: curve.PhaseSettle, T: 25})
+	for i := range s.Points {
+		if tt := s.Points[i].T; tt > 16 && tt < 25 {
+			s.Points[i].V += 4 * (tt - 16)
+		}
+	}
+	residual := curve.Budget{Metric: "fds", Kind: curve.Residual, Max: 4, SettleWindow: 3}
+	budgets := []curve.Budget{slope, residual}
+	series := []curve.Series{s}
+	if l := judge.LookAt(curve.RulesV3, budgets, judge.Until(series, 16)); !l.SlopesDecided {
+		t.Fatalf("test data: the look at 16 s must find the slope decided: %+v", l.Evaluations)
+	}
+	if j := judge.Final(curve.RulesV3, budgets, series, judge.Cut{}); j.Evaluations[0].Verdict == curve.Hold {
+		t.Fatalf("test data: judged on every sample the slope must not hold: %+v", j.Evaluations[0])
+	}
+	j := judge.Final(curve.RulesV3, budgets, series, judge.Cut{Slopes: 16})
+	if j.Verdict != curve.Hold || !j.Evaluations[0].Certain || j.Evaluations[1].Verdict != curve.Hold {
+		t.Fatalf("v3 cut at 16 s: %s, %+v; want the look's certain hold and the residual judged on the settle", j.Verdict, j.Evaluations)
+	}
+	if j := judge.Final(curve.RulesV1, budgets, series, judge.Cut{Slopes: 16}); j.Evaluations[0].Verdict != curve.Breach {
+		t.Fatalf("v1 judges every sample: %+v", j.Evaluations[0])
 	}
 }

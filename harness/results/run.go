@@ -104,6 +104,11 @@ type Result struct {
 	// (seconds since the sampler started): the verdict is on the samples
 	// up to it, so a re-judge can cut the saved series there.
 	JudgedToS float64 `json:"judged_to_s,omitempty"`
+	// SlopesJudgedToS is, for a variant judged on its settle whose
+	// stimulus ended on decided slopes (EnoughAfterS), the newest sample
+	// that look saw: its slope budgets are judged on the samples up to
+	// here, the rest on all of them (judge.Cut).
+	SlopesJudgedToS float64 `json:"slopes_judged_to_s,omitempty"`
 	// EnoughAfterS is, for a variant that runs to its end, how many seconds
 	// after the stimulus started every slope budget held for certain: its
 	// drive was told it may end the stimulus there and settle.
