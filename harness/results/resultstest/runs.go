@@ -83,6 +83,9 @@ func WriteRun(t testing.TB, id string, vs ...Measured) (results.Run, string) {
 		r := results.Result{Incident: v.Incident, Variant: v.Variant, Runtime: string(runtime.Containerd), Version: v.Version, Expect: string(v.Expect)}
 		series := []curve.Series{v.Series}
 		judge.Fill(&r, judge.Judge(RSSBudgets(), series), series)
+		if curve.DefaultRules != curve.RulesV1 {
+			r.Rules = string(curve.DefaultRules) // as the engine records them
+		}
 		if err := s.Add(r, series); err != nil {
 			t.Fatal(err)
 		}
