@@ -102,19 +102,19 @@ func TestFastGrowthIsCertainEarlyUnderV1(t *testing.T) {
 	g.Expect(BreachCertain([]Evaluation{e})).To(BeTrue())
 }
 
-// The default rules bound a slope only on 6 blocks of 2 s: however fast a
-// series grows, a look before its window holds 12 s is not certain, and
-// the first look after it is.
+// RulesV3 (the default) bounds a slope only on 6 blocks of 2 s: however
+// fast a series grows, a look before its window holds 12 s is not
+// certain, and the first look after it is.
 func TestFastGrowthIsCertainOnceTheWindowHoldsSixBlocks(t *testing.T) {
 	g := NewWithT(t)
 	b := Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 1 << 20}
 	grow := func(t, _ float64) float64 { return 47<<20 + t*(52<<20) }
-	early := Evaluate(b, sampled(1, 3, 0, 50, grow, nil, 2<<20), false)
+	early := EvaluateWith(RulesV3, b, sampled(1, 3, 0, 50, grow, nil, 2<<20), false)
 	g.Expect(early.Verdict).To(Equal(Inconclusive), early.Detail)
 	g.Expect(early.Certain).To(BeFalse())
 	g.Expect(early.Measured).To(BeNumerically("~", 52<<20, 4<<20), "a window too short to bound still says how fast it grew")
 	g.Expect(BreachCertain([]Evaluation{early})).To(BeFalse())
-	e := Evaluate(b, sampled(1, MinBlockedSeconds+0.5, 0, 50, grow, nil, 2<<20), false)
+	e := EvaluateWith(RulesV3, b, sampled(1, MinBlockedSeconds+0.5, 0, 50, grow, nil, 2<<20), false)
 	g.Expect(e.Verdict).To(Equal(Breach), e.Detail)
 	g.Expect(e.Certain).To(BeTrue(), e.Detail)
 	g.Expect(e.Measured).To(BeNumerically("~", 52<<20, 4<<20))
