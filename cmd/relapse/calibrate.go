@@ -26,7 +26,7 @@ import (
 func runCalibrate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("calibrate", "[-replays N] [-rules v1,v2,v3] [-multiples 0,0.5,1,2,4] [-noises all|none|NAME,...] [-out DIR] [-workers N] [RUN_DIR...] | -live N [-live-from DIR,...] [-rules v1,v2,v3] [-multiples ...] [-out DIR]", stderr)
 	replays := fs.Int("replays", 1000, "replays per synthetic noise and leak size")
-	rulesList := fs.String("rules", "v1,v2,v3", "the verdict rules to measure, comma-separated")
+	rulesList := fs.String("rules", "v1,v2,v3", "the verdict rules to measure, comma-separated (runs default to "+string(curve.DefaultRules)+"); with -live the first one judges the live runs as they go")
 	multiplesList := fs.String("multiples", "0,0.5,1,2,4", "true slopes to replay, as multiples of the budget, comma-separated")
 	out := fs.String("out", "", "directory for the report (default <results>/calibration-<UTC time>)")
 	workers := fs.Int("workers", 1, "replays run in parallel (the machine's other work permitting)")

@@ -22,7 +22,7 @@ import (
 // naming it.
 func runJudge(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("judge", "[-rules v1|v2|v3] DIR", stderr)
-	rulesFlag := fs.String("rules", "", "judge with these verdict rules (v1, v2, v3) instead of each result's own; a run is then replayed look by look as the live watcher would")
+	rulesFlag := fs.String("rules", "", "judge with these verdict rules (v1, v2, v3) instead of each result's own (a result that records none was judged with v1; new runs default to "+string(curve.DefaultRules)+"); a run is then replayed look by look as the live watcher would")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)

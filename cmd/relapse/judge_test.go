@@ -20,7 +20,7 @@ func TestJudgeAsRecordedAndUnderOtherRules(t *testing.T) {
 		t.Errorf("a flat series holds under v2 too:\n%s", out)
 	}
 
-	// 0.998 MiB/s against a 1 MiB/s budget over 12 s: v1 calls the point
+	// 0.998 MiB/s against a 1 MiB/s budget over 20 s: v1 calls the point
 	// estimate a hold, v2 says the data cannot tell and by how much more.
 	near := writeRunWith(t, curve.RulesV1, "near", "1.6.20", 0.998*mib)
 	wantCode(t, []string{"judge", near}, exitOK)

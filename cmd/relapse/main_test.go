@@ -44,16 +44,21 @@ func writeRun(t *testing.T, id, version string, rate float64) string {
 	return writeRunWith(t, curve.DefaultRules, id, version, rate)
 }
 
+// stimulusS is how long writeRun's stimulus lasts: after the 1 s warm-up
+// a 19 s window, 9 blocks of 2 s, which curve.RulesV3 (the default) needs
+// to bound a slope (a window of 12 s or less decides nothing).
+const stimulusS = 20
+
 // writeRunWith is writeRun judged under the given rules.
 func writeRunWith(t *testing.T, rules curve.Rules, id, version string, rate float64) string {
 	t.Helper()
 	s := curve.Series{Metric: "containerd_rss_bytes", Unit: "bytes",
-		Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: 2}, {Name: curve.PhaseSettle, T: 14}}}
-	for i := 0; i <= 150; i++ {
+		Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: 2}, {Name: curve.PhaseSettle, T: 2 + stimulusS}}}
+	for i := 0; float64(i)*0.1 <= 2+stimulusS+1; i++ {
 		t := float64(i) * 0.1
 		v := 47*mib + float64(i%7)*0.03*mib
 		if t >= 2 {
-			v += math.Min(t-2, 12) * rate
+			v += math.Min(t-2, stimulusS) * rate
 		}
 		s.Points = append(s.Points, curve.Point{T: t, Op: math.Floor(t), V: v})
 	}

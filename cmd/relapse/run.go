@@ -29,7 +29,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	sel := selectionFlags(fs)
 	resultsDir := fs.String("results", os.Getenv("RELAPSE_RESULTS"), "results directory (default <repo>/results, or $RELAPSE_RESULTS)")
 	runID := fs.String("run-id", os.Getenv("RELAPSE_RUN_ID"), "the run's id and directory name (default a UTC timestamp)")
-	rulesFlag := fs.String("rules", os.Getenv("RELAPSE_RULES"), "verdict rules: v1 (Sen's interval, point estimate), v2 (calibrated, sequential, three-way) or v3 (v2 with block means in seconds); default $RELAPSE_RULES or "+string(curve.DefaultRules))
+	rulesFlag := fs.String("rules", os.Getenv("RELAPSE_RULES"), "verdict rules: v1 (Sen's interval, point estimate), v2 (calibrated, sequential, three-way) or v3 (v2 with block means in seconds; docs/calibration: 1.3% false breaches on rotated real holds, v1 32.9%); default $RELAPSE_RULES, else "+string(curve.DefaultRules))
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)

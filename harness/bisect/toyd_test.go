@@ -160,7 +160,8 @@ func (s *toydSandbox) Close(ctx context.Context) error {
 	return os.RemoveAll(s.root)
 }
 
-// toydCase drives requests at the toy daemon, one at a time.
+// toydCase drives requests at the toy daemon, one at a time, one every
+// 50 ms or so, until the engine's verdict stops it.
 type toydCase struct{ requests int }
 
 func (c toydCase) Start(_ context.Context, env *incident.Env) (incident.Attempt, error) {
@@ -193,7 +194,7 @@ func (a *toydAttempt) Drive(ctx context.Context) error {
 		}
 		_ = resp.Body.Close()
 		a.ops.Add(1)
-		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
 		}
 	}
@@ -210,7 +211,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // toydIncident is the toy's incident: one goroutine kept per request is a
-// slope of 1/request against a budget of 0.25.
+// slope of 1/request against a budget of 0.25. Its 600 requests (at most
+// ~30 s) outlast the 12 s window the default rules (RulesV3) need to
+// decide a slope; a certain breach or hold stops the run there.
 func toydIncident() incident.Incident {
 	return incident.Incident{
 		ID: "toyd-request-leak", Title: "toy daemon keeps a goroutine per request", Runtime: "toyd",
@@ -219,7 +222,7 @@ func toydIncident() incident.Incident {
 			Interval: 50 * time.Millisecond, Timeout: time.Minute,
 			Budgets: []curve.Budget{{Metric: "toyd_goroutines", Kind: curve.Slope, Per: curve.PerOp, Max: 0.25, Warmup: 10,
 				Why: "the leak keeps one goroutine per request"}},
-			Case: toydCase{requests: 150},
+			Case: toydCase{requests: 600},
 		}},
 	}
 }

@@ -81,29 +81,73 @@ func TestPlateauThatDrainsHolds(t *testing.T) {
 
 func TestFlatNoisyMemoryHolds(t *testing.T) {
 	g := NewWithT(t)
-	// containerd with 16384: flat ~47 MiB with 1 MiB of jitter.
-	s := sampled(1, 12, 0, 40, func(float64, float64) float64 { return 47 << 20 }, nil, 1<<20)
+	// containerd with 16384: flat ~47 MiB with 1 MiB of jitter, over 20 s:
+	// the default rules bound a slope on 6 or more blocks of 2 s, and a
+	// window of 12 s or less decides nothing.
+	s := sampled(1, 20, 0, 40, func(float64, float64) float64 { return 47 << 20 }, nil, 1<<20)
 	g.Expect(s).To(GrowAtMost(1<<20, PerSecond))
 	e := Evaluate(Budget{Metric: "m", Kind: Growth, Max: 16 << 20}, s, true)
 	g.Expect(e.Verdict).To(Equal(Hold), e.Detail)
 }
 
-func TestFastGrowthIsCertainEarly(t *testing.T) {
+func TestFastGrowthIsCertainEarlyUnderV1(t *testing.T) {
 	g := NewWithT(t)
-	// containerd with -1: 52 MiB/s. After 3 s the breach must already be certain.
+	// containerd with -1: 52 MiB/s. After 3 s Sen's interval (RulesV1)
+	// already lies above the budget.
 	s := sampled(1, 3, 0, 50, func(t, _ float64) float64 { return 47<<20 + t*(52<<20) }, nil, 2<<20)
-	e := Evaluate(Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 1 << 20}, s, false)
+	e := EvaluateWith(RulesV1, Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 1 << 20}, s, false)
 	g.Expect(e.Verdict).To(Equal(Breach))
 	g.Expect(e.Certain).To(BeTrue(), e.Detail)
 	g.Expect(e.Measured).To(BeNumerically("~", 52<<20, 4<<20))
 	g.Expect(BreachCertain([]Evaluation{e})).To(BeTrue())
 }
 
+// RulesV3 (the default) bounds a slope only on 6 blocks of 2 s: however
+// fast a series grows, a look before its window holds 12 s is not
+// certain, and the first look after it is.
+func TestFastGrowthIsCertainOnceTheWindowHoldsSixBlocks(t *testing.T) {
+	g := NewWithT(t)
+	b := Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 1 << 20}
+	grow := func(t, _ float64) float64 { return 47<<20 + t*(52<<20) }
+	early := EvaluateWith(RulesV3, b, sampled(1, 3, 0, 50, grow, nil, 2<<20), false)
+	g.Expect(early.Verdict).To(Equal(Inconclusive), early.Detail)
+	g.Expect(early.Certain).To(BeFalse())
+	g.Expect(early.Measured).To(BeNumerically("~", 52<<20, 4<<20), "a window too short to bound still says how fast it grew")
+	g.Expect(BreachCertain([]Evaluation{early})).To(BeFalse())
+	e := EvaluateWith(RulesV3, b, sampled(1, MinBlockedSeconds+0.5, 0, 50, grow, nil, 2<<20), false)
+	g.Expect(e.Verdict).To(Equal(Breach), e.Detail)
+	g.Expect(e.Certain).To(BeTrue(), e.Detail)
+	g.Expect(e.Measured).To(BeNumerically("~", 52<<20, 4<<20))
+	g.Expect(BreachCertain([]Evaluation{e})).To(BeTrue())
+}
+
+// A flat series with noise twice the budget per second is never called a
+// certain breach, at any look of the watcher's: RulesV1 on the first
+// 5 s, the default rules over 20 s (where they also end on a certain hold).
 func TestNoisyHoldIsNeverCertainBreach(t *testing.T) {
 	g := NewWithT(t)
-	s := sampled(1, 5, 0, 50, func(float64, float64) float64 { return 100 }, nil, 10)
-	e := Evaluate(Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 5}, s, false)
-	g.Expect(e.Certain && e.Verdict == Breach).To(BeFalse(), e.Detail)
+	b := Budget{Metric: "m", Kind: Slope, Per: PerSecond, Max: 5}
+	for _, c := range []struct {
+		rules Rules
+		dur   float64
+	}{{RulesV1, 5}, {DefaultRules, 20}} {
+		s := sampled(1, c.dur, 0, 50, func(float64, float64) float64 { return 100 }, nil, 10)
+		var e Evaluation
+		for look := 1 + 0.5; look <= 1+c.dur; look += 0.5 {
+			cut := s
+			cut.Points = nil
+			for _, p := range s.Points {
+				if p.T <= look {
+					cut.Points = append(cut.Points, p)
+				}
+			}
+			e = EvaluateWith(c.rules, b, cut, false)
+			g.Expect(e.Certain && e.Verdict == Breach).To(BeFalse(), "%s at %gs: %s", c.rules, look, e.Detail)
+		}
+		if c.rules.ThreeWay() {
+			g.Expect(e.Verdict == Hold && e.Certain).To(BeTrue(), "%s after %gs: %s", c.rules, c.dur, e.Detail)
+		}
+	}
 }
 
 func TestTooLittleDataIsInconclusive(t *testing.T) {
@@ -193,26 +237,42 @@ func TestSlopeUnderTheResolutionIsInconclusive(t *testing.T) {
 	if got := b.MinSpan(); got < 10485 || got > 10486 {
 		t.Fatalf("MinSpan %g, want 512 KiB / 50 B = 10486 ops", got)
 	}
-	for seed := uint64(1); seed <= 20; seed++ {
-		// 1600 ops: 50 B/op would be 78 KiB, a third of one batch.
-		e := Evaluate(b, batched(1600, seed), true)
-		if e.Verdict != Inconclusive || e.Certain {
-			t.Fatalf("seed %d, 1600 ops: %s (%s), want inconclusive", seed, e.Verdict, e.Detail)
-		}
-		// 30000 ops: the counter's wander is small against 50 B/op.
-		if e := Evaluate(b, batched(30000, seed), true); e.Verdict != Hold {
-			t.Fatalf("seed %d, 30000 ops: %s (%s), want hold", seed, e.Verdict, e.Detail)
+	// Past MinSpan, RulesV1's point estimate holds at 30000 ops. RulesV3
+	// needs longer: its interval (block means, at a boundary valid over
+	// every look) is wider than the wander, and at 30000 ops some seeds
+	// still straddle the budget; at 60000 every one is a certain hold.
+	for _, c := range []struct {
+		rules   Rules
+		longOps int
+	}{{RulesV1, 30000}, {RulesV3, 60000}} {
+		for seed := uint64(1); seed <= 20; seed++ {
+			// 1600 ops: 50 B/op would be 78 KiB, a third of one batch.
+			e := EvaluateWith(c.rules, b, batched(1600, seed), true)
+			if e.Verdict != Inconclusive || e.Certain {
+				t.Fatalf("%s, seed %d, 1600 ops: %s (%s), want inconclusive", c.rules, seed, e.Verdict, e.Detail)
+			}
+			// The long run: the counter's wander is small against 50 B/op.
+			e = EvaluateWith(c.rules, b, batched(c.longOps, seed), true)
+			if e.Verdict != Hold || c.rules.ThreeWay() && !e.Certain {
+				t.Fatalf("%s, seed %d, %d ops: %s certain=%v (%s), want hold", c.rules, seed, c.longOps, e.Verdict, e.Certain, e.Detail)
+			}
 		}
 	}
-	// Without the resolution, the short run's wander reads as a verdict.
+	// Without the resolution, RulesV1 reads the short run's wander as a
+	// verdict (its point estimate is all a hold needs); RulesV3's own
+	// interval, on block means, never calls it a breach.
 	plain := b
 	plain.Resolution = 0
-	verdicts := map[Verdict]int{}
+	v1, v3 := map[Verdict]int{}, map[Verdict]int{}
 	for seed := uint64(1); seed <= 20; seed++ {
-		verdicts[Evaluate(plain, batched(1600, seed), true).Verdict]++
+		v1[EvaluateWith(RulesV1, plain, batched(1600, seed), true).Verdict]++
+		v3[EvaluateWith(RulesV3, plain, batched(1600, seed), true).Verdict]++
 	}
-	if verdicts[Breach] == 0 {
-		t.Fatalf("the short batched runs gave %v without a resolution; the test's counter does not wander enough to show the point", verdicts)
+	if v1[Breach] == 0 {
+		t.Fatalf("the short batched runs gave %v under v1 without a resolution; the test's counter does not wander enough to show the point", v1)
+	}
+	if v3[Breach] > 0 {
+		t.Fatalf("the short batched runs gave %v under v3 without a resolution: a false breach on a counter's wander", v3)
 	}
 	// A leak far above the budget passes the resolution early: 500 B/op
 	// over 2000 ops is ~1 MB, two batches.

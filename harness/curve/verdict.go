@@ -22,7 +22,9 @@ type Evaluation struct {
 	Fit *Fit `json:"fit,omitempty"`
 	// Certain is true when more data cannot change the verdict: a ceiling
 	// already crossed, or a slope whose lower confidence bound is above the
-	// budget. A suite may stop the stimulus early on a certain breach.
+	// budget (under the three-way rules, also one whose upper bound is at or
+	// under it: a certain hold). A suite may stop the stimulus early on a
+	// certain breach, and under the three-way rules on a certain hold.
 	Certain bool `json:"certain"`
 	// Baseline is the reference value for growth and residual budgets.
 	Baseline float64 `json:"baseline,omitempty"`

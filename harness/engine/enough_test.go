@@ -64,6 +64,7 @@ func (s *settling) Drive(ctx context.Context) error {
 // they can, ends its loop and settles. (v1 has no certain hold:
 // harness/judge's look tests show it never says enough.)
 func TestRunToEndEndsTheStimulusWhenTheSlopesHoldForCertain(t *testing.T) {
+	t.Parallel() // judged on its own counter, not on this process' RSS
 	budgets := []curve.Budget{
 		{Metric: "widgets", Kind: curve.Slope, Per: curve.PerOp, Max: 0.5},
 		{Metric: "widgets", Kind: curve.Residual, Max: 4, SettleWindow: 1},
@@ -91,6 +92,7 @@ func TestRunToEndEndsTheStimulusWhenTheSlopesHoldForCertain(t *testing.T) {
 // A certain breach decides as surely: the loop ends, and the settle still
 // runs, to show what the leak keeps.
 func TestRunToEndEndsTheStimulusOnACertainBreach(t *testing.T) {
+	t.Parallel() // judged on its own counter, not on this process' RSS
 	budgets := []curve.Budget{
 		{Metric: "widgets", Kind: curve.Slope, Per: curve.PerOp, Max: 0.5},
 		{Metric: "widgets", Kind: curve.Residual, Max: 4, SettleWindow: 1},

@@ -16,6 +16,7 @@ import (
 	"github.com/relapse-dev/relapse/harness/probe"
 	"github.com/relapse-dev/relapse/harness/results"
 	"github.com/relapse-dev/relapse/harness/runtime"
+	"github.com/relapse-dev/relapse/harness/wait"
 )
 
 // selfSandbox stands in for a daemon: its PID is the test process, so the
@@ -95,17 +96,19 @@ func item(t *testing.T, v incident.Variant) Item {
 	return Item{Incident: in, Variant: v, Runtime: runtime.Containerd, Expect: v.Expect, Why: v.Why}
 }
 
-// leak grows this process' RSS ~100 MiB/s for at most 20 s, far above the
-// 4 MiB/s budget, and ends with wrap(ctx.Err()) when cancelled.
+// leak grows this process' RSS ~25 MiB/s for at most 30 s, six times the
+// 4 MiB/s budget, and ends with wrap(ctx.Err()) when cancelled. The
+// default rules (RulesV3) decide nothing before the fitted window holds 6
+// blocks of 2 s, so a breach stops it after 12-13 s, with ~300 MiB kept.
 func leak(wrap func(error) error) funcCase {
 	return func(ctx context.Context, env *incident.Env) error {
 		var ballast [][]byte
 		defer func() { ballast = nil; debug.FreeOSMemory() }()
-		for i := 0; i < 2000; i++ {
+		for i := 0; i < 750; i++ {
 			select {
 			case <-ctx.Done():
 				return wrap(ctx.Err())
-			case <-time.After(10 * time.Millisecond):
+			case <-time.After(40 * time.Millisecond):
 			}
 			b := make([]byte, 1<<20)
 			for j := range b {
@@ -135,11 +138,11 @@ func TestRunStopsEarlyOnCertainBreach(t *testing.T) {
 	if res.Verdict != string(curve.Breach) || !res.OK {
 		t.Fatalf("verdict %s ok=%v, want a breach that is ok: %+v", res.Verdict, res.OK, res.Evaluations)
 	}
-	if !res.StoppedEarly || res.VerdictAfterS > 10 {
-		t.Fatalf("stopped early %v after %.1fs, want an early stop well before the 20 s drive ends", res.StoppedEarly, res.VerdictAfterS)
+	if !res.StoppedEarly || res.VerdictAfterS > 20 {
+		t.Fatalf("stopped early %v after %.1fs, want an early stop well before the 30 s drive ends", res.StoppedEarly, res.VerdictAfterS)
 	}
-	if res.Slope < 20<<20 {
-		t.Fatalf("slope %g B/s, want the ~100 MiB/s the drive allocated", res.Slope)
+	if res.Slope < 12<<20 {
+		t.Fatalf("slope %g B/s, want the ~25 MiB/s the drive allocated", res.Slope)
 	}
 	if len(res.Diagnostics) != 1 || !strings.HasSuffix(res.Diagnostics[0], "diagnostics/dump.txt") {
 		t.Fatalf("diagnostics %v, want the breach's dump", res.Diagnostics)
@@ -158,12 +161,41 @@ type grpcCanceled struct{ msg string }
 
 func (e grpcCanceled) Error() string { return "rpc error: code = Canceled desc = " + e.msg }
 
+// countingLeak keeps 2 widgets per op on a counter of its own (an op every
+// 50 ms, for at most 30 s) and ends with wrap(ctx.Err()) when cancelled.
+type countingLeak struct{ wrap func(error) error }
+
+func (c countingLeak) Start(_ context.Context, env *incident.Env) (incident.Attempt, error) {
+	return &countingLeakRun{countingLeak: c, env: env}, nil
+}
+
+type countingLeakRun struct {
+	countingLeak
+	env *incident.Env
+}
+
+func (r *countingLeakRun) Probes() []probe.Source {
+	return []probe.Source{&widgets{ops: r.env.Ops, leak: 2}}
+}
+
+func (r *countingLeakRun) Drive(ctx context.Context) error {
+	for range 600 {
+		if err := wait.Sleep(ctx, 50*time.Millisecond); err != nil {
+			return r.wrap(err)
+		}
+		r.env.Ops.Add(1)
+	}
+	return nil
+}
+
 // A breach called while the drive sits in a client call is a reproduced
 // incident, however the client wraps the cancellation.
 func TestRunEarlyBreachIsNotAFailureWhateverTheClientReturns(t *testing.T) {
+	t.Parallel() // judged on its own counter, not on this process' RSS
 	eng, _ := newEngine(t, func() *selfSandbox { return &selfSandbox{root: t.TempDir()} })
-	v := incident.Variant{Name: "leaky-cri", Expect: curve.Breach, Budgets: rssSlope, Interval: 20 * time.Millisecond,
-		Case: leak(func(err error) error { return grpcCanceled{msg: fmt.Sprint(err)} })}
+	widgetSlope := []curve.Budget{{Metric: "widgets", Kind: curve.Slope, Per: curve.PerOp, Max: 0.5}}
+	v := incident.Variant{Name: "leaky-cri", Expect: curve.Breach, Budgets: widgetSlope, Interval: 50 * time.Millisecond,
+		Case: countingLeak{wrap: func(err error) error { return grpcCanceled{msg: fmt.Sprint(err)} }}}
 	res, err := eng.Run(context.Background(), item(t, v))
 	if err != nil || !res.OK || !res.StoppedEarly {
 		t.Fatalf("err %v ok %v early %v: an early breach during a client call must be an ok breach", err, res.OK, res.StoppedEarly)
@@ -173,20 +205,27 @@ func TestRunEarlyBreachIsNotAFailureWhateverTheClientReturns(t *testing.T) {
 	}
 }
 
+// A quiet drive holds. Under the default rules (RulesV3) a hold is
+// certain once its interval lies under the budget, and the run stops
+// there, as it does on a certain breach: the drive (at most 30 s) ends
+// after the 12-13 s the blocks need. RulesV1 had no certain hold and ran
+// every hold to its end.
 func TestRunHoldsAndCleansUpOnFailure(t *testing.T) {
 	sb := &selfSandbox{root: t.TempDir()}
 	eng, store := newEngine(t, func() *selfSandbox { return sb })
 	quiet := incident.Variant{Name: "quiet", Expect: curve.Hold, Budgets: rssSlope, Interval: 20 * time.Millisecond,
 		Case: funcCase(func(ctx context.Context, env *incident.Env) error {
-			for i := 0; i < 100; i++ {
-				time.Sleep(10 * time.Millisecond)
+			for i := 0; i < 3000; i++ {
+				if err := wait.Sleep(ctx, 10*time.Millisecond); err != nil {
+					return err
+				}
 				env.Ops.Add(1)
 			}
 			return nil
 		})}
 	res, err := eng.Run(context.Background(), item(t, quiet))
-	if err != nil || res.Verdict != string(curve.Hold) || !res.OK || res.StoppedEarly {
-		t.Fatalf("quiet drive: err %v verdict %s ok %v early %v, want a hold", err, res.Verdict, res.OK, res.StoppedEarly)
+	if err != nil || res.Verdict != string(curve.Hold) || !res.OK || !res.StoppedEarly || res.VerdictAfterS > 20 {
+		t.Fatalf("quiet drive: err %v verdict %s ok %v early %v after %.1fs, want a certain hold that stops the drive well before its 30 s", err, res.Verdict, res.OK, res.StoppedEarly, res.VerdictAfterS)
 	}
 	if len(res.Diagnostics) != 0 {
 		t.Fatalf("a hold captured diagnostics %v", res.Diagnostics)

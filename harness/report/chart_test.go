@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,6 +80,15 @@ func texts(els []svgElem) string {
 	return b.String()
 }
 
+func parseF(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return v
+}
+
 func attrF(t *testing.T, e svgElem, name string) float64 {
 	t.Helper()
 	v, err := strconv.ParseFloat(e.attrs[name], 64)
@@ -94,7 +104,7 @@ func TestChartBreachDrawsDataFitBudgetAndPhases(t *testing.T) {
 	els := decodeSVG(t, Chart(s.Series[0], s.Result.Evaluations, title))
 	txt := texts(els)
 
-	for _, want := range []string{title, "stimulus", "settle", "slope budget 1 MiB/s", "fit 52 MiB/s", "ceiling 512 MiB", "time (s)", "200 MiB", "800 MiB"} {
+	for _, want := range []string{title, "stimulus", "settle", "slope budget 1 MiB/s", "fit 52 MiB/s", "ceiling 512 MiB", "time (s)", "0.5 GiB", "1.0 GiB"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("chart text lacks %q; has:\n%s", want, txt)
 		}
@@ -123,12 +133,12 @@ func TestChartBreachDrawsDataFitBudgetAndPhases(t *testing.T) {
 		t.Errorf("fit ends at y=%v, budget at y=%v: want the fit well above the budget", fy, by)
 	}
 	// The fit runs over the points curve.Evaluate fits: from stimulus +
-	// warm-up (4 s) to the last sample before settle (13.9 s); x ticks at
-	// 0..16 s put them at 4/16 and 13.9/16 of the plot width.
+	// warm-up (4 s) to the last sample before settle (21.9 s); x ticks at
+	// 0..25 s put them at 4/25 and 21.9/25 of the plot width.
 	x0, x1 := attrF(t, fit, "x1"), attrF(t, fit, "x2")
 	plotW := float64(chartW - padL - padR)
-	if math.Abs(x0-(padL+plotW*4/16)) > 0.2 || math.Abs(x1-(padL+plotW*13.9/16)) > 0.2 {
-		t.Errorf("fit spans x=%v..%v, want %v..%v", x0, x1, padL+plotW*4/16, padL+plotW*13.9/16)
+	if math.Abs(x0-(padL+plotW*4/25)) > 0.2 || math.Abs(x1-(padL+plotW*21.9/25)) > 0.2 {
+		t.Errorf("fit spans x=%v..%v, want %v..%v", x0, x1, padL+plotW*4/25, padL+plotW*21.9/25)
 	}
 	// The ceiling is horizontal.
 	if attrF(t, ceiling, "y1") != attrF(t, ceiling, "y2") {
@@ -170,10 +180,20 @@ func TestChartPerOpAndResidual(t *testing.T) {
 
 	byOp := decodeSVG(t, ChartPerOp(series, evals, "op"))
 	txt = texts(byOp)
-	for _, want := range []string{"stimulus ops", "slope budget 0.5 goroutines/op", "fit 0 goroutines/op"} {
+	for _, want := range []string{"stimulus ops", "slope budget 0.5 goroutines/op"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("per-op chart lacks %q:\n%s", want, txt)
 		}
+	}
+	// The goroutines are flat past the warm-up: the legend names a fit near
+	// 0 per op and its interval, which lies under the 0.5/op budget.
+	m := regexp.MustCompile(`fit (\S+) goroutines/op \(\d+% CI (\S+) goroutines/op to (\S+) goroutines/op\)`).FindStringSubmatch(txt)
+	if m == nil {
+		t.Fatalf("per-op chart names no fit with its interval:\n%s", txt)
+	}
+	slope, lo, hi := parseF(t, m[1]), parseF(t, m[2]), parseF(t, m[3])
+	if math.Abs(slope) > 0.01 || lo > slope || hi < slope || hi >= 0.5 {
+		t.Errorf("per-op fit %g (%g..%g), want ~0 with an interval under the 0.5/op budget", slope, lo, hi)
 	}
 	if len(byClass(byOp, "fit")) != 1 || len(byClass(byOp, "budget")) != 1 {
 		t.Errorf("per-op chart: want one fit and one slope budget line")

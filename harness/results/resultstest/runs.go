@@ -23,17 +23,24 @@ func RSSBudgets() []curve.Budget {
 	}
 }
 
+// RSSStimulus is how long the RSS curve's stimulus lasts, in seconds:
+// after RSSBudgets' 1 s warm-up it leaves a 17 s window, 8 blocks of 2 s
+// for curve.DefaultRules (a window of 12 s or less decides nothing), and
+// a rate of 0.8 MiB/s stays under the 16 MiB growth budget.
+const RSSStimulus = 18
+
 // RSS is a containerd RSS curve: flat at 47 MiB with 0.2 MiB of noise for
-// baseline seconds, then growing by rate bytes per second for 12 s.
+// baseline seconds, then growing by rate bytes per second for RSSStimulus
+// seconds, then 2 s of settle.
 func RSS(seed uint64, baseline, rate float64) curve.Series {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	s := curve.Series{Metric: "containerd_rss_bytes", Unit: "bytes",
-		Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: baseline}, {Name: curve.PhaseSettle, T: baseline + 12}}}
-	for i := 0; float64(i)*0.1 <= baseline+14; i++ {
+		Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: baseline}, {Name: curve.PhaseSettle, T: baseline + RSSStimulus}}}
+	for i := 0; float64(i)*0.1 <= baseline+RSSStimulus+2; i++ {
 		t := float64(i) * 0.1
 		v := 47*MiB + rng.Float64()*0.2*MiB
 		if t >= baseline {
-			v += math.Min(t-baseline, 12) * rate
+			v += math.Min(t-baseline, RSSStimulus) * rate
 		}
 		s.Points = append(s.Points, curve.Point{T: t, Op: math.Max(0, math.Floor(t-baseline)), V: v})
 	}
@@ -76,6 +83,9 @@ func WriteRun(t testing.TB, id string, vs ...Measured) (results.Run, string) {
 		r := results.Result{Incident: v.Incident, Variant: v.Variant, Runtime: string(runtime.Containerd), Version: v.Version, Expect: string(v.Expect)}
 		series := []curve.Series{v.Series}
 		judge.Fill(&r, judge.Judge(RSSBudgets(), series), series)
+		if curve.DefaultRules != curve.RulesV1 {
+			r.Rules = string(curve.DefaultRules) // as the engine records them
+		}
 		if err := s.Add(r, series); err != nil {
 			t.Fatal(err)
 		}

@@ -23,15 +23,18 @@ type Variant struct {
 
 // Sample builds variants shaped like the incidents relapse reproduces: a
 // log-growth breach and hold (bytes per second), and a call loop whose
-// goroutines plateau and drain (per-op slope, residual).
+// goroutines plateau and drain (per-op slope, residual). They are judged
+// by curve.DefaultRules, as a default run is, so their slope windows
+// (after the warm-up, before the settle) last 18 s and 20 s: 6 or more
+// blocks of 2 s, which RulesV3 needs to bound a slope at all.
 func Sample() []Variant {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const mib = 1 << 20
 
 	logLine := func(grow bool) curve.Series {
 		s := curve.Series{Metric: "containerd_rss_bytes", Unit: "bytes",
-			Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: 2}, {Name: curve.PhaseSettle, T: 14}}}
-		for i := 0; i <= 150; i++ {
+			Phases: []curve.Phase{{Name: curve.PhaseStimulus, T: 2}, {Name: curve.PhaseSettle, T: 22}}}
+		for i := 0; i <= 230; i++ {
 			t := float64(i) * 0.1
 			v := 31*mib + rng.Float64()*0.4*mib
 			if t >= 2 {
@@ -73,6 +76,9 @@ func Sample() []Variant {
 	mk := func(incident, variant string, rt runtime.Kind, version string, expect curve.Verdict, bs []curve.Budget, ss ...curve.Series) Variant {
 		r := results.Result{Incident: incident, Variant: variant, Runtime: string(rt), Version: version, Expect: string(expect)}
 		judge.Fill(&r, judge.Judge(bs, ss), ss)
+		if curve.DefaultRules != curve.RulesV1 {
+			r.Rules = string(curve.DefaultRules) // as the engine records them
+		}
 		r.Units = map[string]string{}
 		for _, s := range ss {
 			r.Units[s.Metric] = s.Unit
@@ -86,12 +92,16 @@ func Sample() []Variant {
 	}
 	out[0].Result.Title = "containerd buffers a newline-free log line whole"
 	out[0].Result.Config = map[string]any{"max_container_log_line_size": -1}
+	// The watcher's looks under RulesV3 stop this series 9.5 s after its
+	// stimulus: the ceiling is crossed and the slope has a fit.
 	out[0].Result.StoppedEarly = true
-	out[0].Result.VerdictAfterS = 3.4
-	out[0].Result.Guard = &runtime.GuardReport{Limit: 4 << 30, PeakRSS: 700 * mib}
+	out[0].Result.VerdictAfterS = 9.5
+	out[0].Result.Guard = &runtime.GuardReport{Limit: 4 << 30, PeakRSS: 1200 * mib}
 	out[0].Result.Binary = "/usr/bin/containerd"
 	out[1].Result.Config = map[string]any{"max_container_log_line_size": 16384}
-	out[1].Result.VerdictAfterS = 12
+	// Their hold is certain 14 s after the stimulus: RulesV3 stops there.
+	out[1].Result.StoppedEarly = true
+	out[1].Result.VerdictAfterS = 14
 	out[2].Result.Extras = map[string]float64{"inflight_peak_goroutines": 20, "residual_fds": 0}
 	out[2].Result.VerdictAfterS = 48
 	return out

@@ -57,14 +57,16 @@ type run struct {
 // Probes is the incident's own probe: the widgets alive.
 func (r *run) Probes() []probe.Source { return []probe.Source{widgetProbe{r}} }
 
-// Drive makes 60 widgets, one per op.
+// Drive makes a widget every 20 ms, one per op, for at most 30 s: the
+// engine stops it once its verdict is certain, which the default rules
+// (RulesV3) decide no earlier than a 12 s window.
 func (r *run) Drive(ctx context.Context) error {
-	for range 60 {
+	for range 1500 {
 		if r.keep {
 			r.widgets.Add(1)
 		}
 		r.env.Ops.Add(1)
-		if err := wait.Sleep(ctx, 10*time.Millisecond); err != nil {
+		if err := wait.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return err
 		}
 	}
