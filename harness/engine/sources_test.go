@@ -7,6 +7,8 @@ import (
 	"net/http/pprof"
 	"path/filepath"
 	"testing"
+
+	"github.com/relapse-dev/relapse/harness/probe"
 )
 
 // debugSandbox is a selfSandbox with a debug socket, as a containerd
@@ -36,6 +38,7 @@ func TestContainerdGoroutinesFromItsDebugSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = probe.CloseSources(sources) })
 	var got float64
 	for _, s := range sources {
 		for _, d := range s.Describe() {

@@ -91,6 +91,7 @@ func startSandbox(b *testing.B) *sandbox {
 	if s.sources, err = sources(sb, s.shimPID, pid); err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = probe.CloseSources(s.sources) })
 	s.meter, err = cpucost.NewMeter(
 		cpucost.Target{Name: "dockerd", PID: sb.PID},
 		cpucost.Target{Name: "containerd", PID: sb.ContainerdPID},
