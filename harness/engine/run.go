@@ -175,7 +175,7 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 		return res, fmt.Errorf("starting %s: %w", it.Name(), err)
 	}
 
-	sources, err := SandboxSources(sb)
+	sources, err := SandboxSources(sb, it.Variant.Budgets)
 	if err != nil {
 		return res, err
 	}

@@ -123,6 +123,29 @@ func TestSamplerTagsOpsAndPhases(t *testing.T) {
 	}
 }
 
+// A Paced source is read at most once per its Every while the others are
+// read at every interval.
+func TestSamplerPacesAPacedSource(t *testing.T) {
+	slow := &fakeSource{}
+	s := NewSampler(10*time.Millisecond, nil, t.Logf, &namedSource{name: "fast"}, Paced{Source: slow, Every: 80 * time.Millisecond})
+	s.Start(context.Background())
+	waitSamples(t, s, "fast", 40, 20*time.Second)
+	s.Stop()
+	fast, _ := s.Get("fast")
+	paced, _ := s.Get("fake")
+	// 8x fewer reads at this pace; a loaded machine delays ticks of both.
+	if paced.Len() < 2 || paced.Len() > fast.Len()/3 {
+		t.Fatalf("%d reads of the paced source against %d of the other, want about 8x fewer", paced.Len(), fast.Len())
+	}
+}
+
+type namedSource struct{ name string }
+
+func (n *namedSource) Describe() []Desc { return []Desc{{Name: n.name, Unit: "x"}} }
+func (n *namedSource) Collect(context.Context) (map[string]float64, error) {
+	return map[string]float64{n.name: 1}, nil
+}
+
 // stuckSource answers only when its ctx ends, like a daemon socket that
 // accepts connections during a hung startup and never replies.
 type stuckSource struct{}
