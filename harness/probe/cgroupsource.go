@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 
 	"github.com/prometheus/procfs"
 )
@@ -32,8 +31,7 @@ type CgroupMemorySource struct {
 	mounts []*procfs.MountInfo
 	names  [6]string
 
-	mu   sync.Mutex
-	held *heldCgroup
+	holding holding[*heldCgroup]
 }
 
 // CgroupMemory returns a source for the memory cgroup of the process pid
@@ -97,51 +95,29 @@ func (c *CgroupMemorySource) Cgroup() (MemoryCgroup, error) {
 
 // Collect implements Source.
 func (c *CgroupMemorySource) Collect(context.Context) (map[string]float64, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	// The second round is for a held process or cgroup that is gone: pid
-	// may already name a successor.
-	for range 2 {
-		if c.held == nil {
-			pid := c.pid()
-			if pid <= 0 {
-				return nil, nil
-			}
-			h, err := c.hold(pid)
-			if err != nil {
-				if goneErr(err) {
-					return nil, nil // gone between pid lookup and read: a restart, not an error
-				}
-				return nil, fmt.Errorf("cgroup memory probe %s: %w", c.prefix, err)
-			}
-			c.held = h
+	vals, err := c.holding.collect(c.pid, c.hold, func(h *heldCgroup) (map[string]float64, error) {
+		s, err := h.read()
+		if err != nil {
+			return nil, err
 		}
-		s, err := c.held.read()
-		if err == nil {
-			return map[string]float64{
-				c.names[0]: float64(s.Usage),
-				c.names[1]: float64(s.Kmem),
-				c.names[2]: float64(s.RSS),
-				c.names[3]: float64(s.Cache),
-				c.names[4]: float64(s.Failcnt),
-				c.names[5]: float64(s.OOMKills),
-			}, nil
-		}
-		c.held.close()
-		c.held = nil
-		if !goneErr(err) {
-			return nil, fmt.Errorf("cgroup memory probe %s: %w", c.prefix, err)
-		}
+		return map[string]float64{
+			c.names[0]: float64(s.Usage),
+			c.names[1]: float64(s.Kmem),
+			c.names[2]: float64(s.RSS),
+			c.names[3]: float64(s.Cache),
+			c.names[4]: float64(s.Failcnt),
+			c.names[5]: float64(s.OOMKills),
+		}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cgroup memory probe %s: %w", c.prefix, err)
 	}
-	return nil, nil
+	return vals, nil
 }
 
 // Close releases the held files.
 func (c *CgroupMemorySource) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.held.close()
-	c.held = nil
+	c.holding.release()
 	return nil
 }
 

@@ -75,7 +75,11 @@ func TestCgroupMemoryFollowsAReusedPID(t *testing.T) {
 		if len(v) != 6 {
 			t.Fatalf("Collect = %v, want six values", v)
 		}
-		return src.held.cg.Dir
+		h, ok := src.holding.held()
+		if !ok {
+			t.Fatal("nothing held after a sample")
+		}
+		return h.cg.Dir
 	}
 	for range 3 {
 		if dir := collect(); dir != child.Dir {

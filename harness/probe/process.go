@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 )
 
 // Process reads a daemon's RSS, open fds and threads from procfs.
@@ -30,8 +29,7 @@ type Process struct {
 	rssName, fdsName, thrs string
 	pageSize               float64
 
-	mu   sync.Mutex
-	held *heldProcess
+	holding holding[*heldProcess]
 }
 
 // NewProcess returns a process source whose metrics are named
@@ -63,48 +61,28 @@ func (p *Process) Describe() []Desc {
 
 // Collect implements Source.
 func (p *Process) Collect(context.Context) (map[string]float64, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	// The second round is for a held process that has exited: pid may
-	// already name its successor.
-	for range 2 {
-		if p.held == nil {
-			pid := p.pid()
-			if pid <= 0 {
-				return nil, nil
-			}
-			h, err := holdProcess(p.root, pid)
+	vals, err := p.holding.collect(p.pid,
+		func(pid int) (*heldProcess, error) { return holdProcess(p.root, pid) },
+		func(h *heldProcess) (map[string]float64, error) {
+			st, fds, err := h.read()
 			if err != nil {
-				if goneErr(err) {
-					return nil, nil // gone between pid lookup and open: a restart, not an error
-				}
-				return nil, fmt.Errorf("process probe %s: %w", p.prefix, err)
+				return nil, err
 			}
-			p.held = h
-		}
-		st, fds, err := p.held.read()
-		if err == nil {
 			return map[string]float64{
 				p.rssName: float64(st.rssPages) * p.pageSize,
 				p.fdsName: float64(fds),
 				p.thrs:    float64(st.threads),
 			}, nil
-		}
-		p.held.close()
-		p.held = nil
-		if !goneErr(err) {
-			return nil, fmt.Errorf("process probe %s: %w", p.prefix, err)
-		}
+		})
+	if err != nil {
+		return nil, fmt.Errorf("process probe %s: %w", p.prefix, err)
 	}
-	return nil, nil
+	return vals, nil
 }
 
 // Close releases the held process' files.
 func (p *Process) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.held.close()
-	p.held = nil
+	p.holding.release()
 	return nil
 }
 
