@@ -38,8 +38,9 @@ func UnixClient(socket string) *http.Client {
 // It writes the request and reads the response with net/http's own
 // Request.Write and ReadResponse rather than through an http.Client: with
 // keep-alives off (see UnixClient) a client's Transport sets up a dial
-// goroutine and a read and a write loop for every request, which at every
-// sample was about a fifth of what the request cost the caller on this VM.
+// goroutine and a read and a write loop for every request, about a third
+// of what a request cost the caller on this VM (paced at 10 Hz: 0.51 ms
+// of CPU through a client, 0.36 ms without).
 func get(ctx context.Context, socket, path string, read func(io.Reader) error) error {
 	if err := roundTrip(ctx, socket, path, read); err != nil {
 		return fmt.Errorf("GET %s on %s: %w", path, socket, err)

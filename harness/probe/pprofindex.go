@@ -31,8 +31,8 @@ func parseIndexGoroutines(r io.Reader) (n int, found bool, err error) {
 	}
 	_, _ = io.Copy(io.Discard, r)
 	// The row is matched in a window around its link only: the pattern,
-	// run over the whole ~3 KiB page, cost the caller ~90 µs a sample on
-	// this VM, more than the rest of reading the page.
+	// run over the whole ~3 KiB page, cost the caller 50-90 µs a sample on
+	// this VM.
 	for off := 0; ; {
 		i := bytes.Index(page[off:], indexGoroutineLink)
 		if i < 0 {

@@ -55,10 +55,10 @@ func NewSampler(interval time.Duration, ops *Ops, logf func(string, ...any), sou
 }
 
 // Start takes a first sample at once and then one per interval (a Paced
-// source's every Every, if longer), until Stop or ctx ends. Each source is read on its own goroutine with a deadline of
-// one interval (at least collectFloor), so a daemon socket that accepts but
-// never answers (a hung startup) costs that source its samples, never the
-// others theirs.
+// source's one per its Every, if longer), until Stop or ctx ends. Each
+// source is read on its own goroutine with a deadline of one interval (at
+// least collectFloor), so a daemon socket that accepts but never answers
+// (a hung startup) costs that source its samples, never the others theirs.
 func (s *Sampler) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.done = make(chan struct{})
