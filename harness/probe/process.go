@@ -25,9 +25,9 @@ type Process struct {
 	prefix string
 	pid    func() int
 	// root is where procfs is mounted: /proc, or a test's stand-in.
-	root                   string
-	rssName, fdsName, thrs string
-	pageSize               float64
+	root                          string
+	rssName, fdsName, threadsName string
+	pageSize                      float64
 
 	holding holding[*heldProcess]
 }
@@ -46,7 +46,7 @@ func newProcessAt(root, prefix string, pid func() int) (*Process, error) {
 		return nil, fmt.Errorf("process probe %s: is procfs mounted at %s? %w", prefix, root, err)
 	}
 	return &Process{prefix: prefix, pid: pid, root: root,
-		rssName: prefix + "_rss_bytes", fdsName: prefix + "_fds", thrs: prefix + "_threads",
+		rssName: prefix + "_rss_bytes", fdsName: prefix + "_fds", threadsName: prefix + "_threads",
 		pageSize: float64(os.Getpagesize())}, nil
 }
 
@@ -55,7 +55,7 @@ func (p *Process) Describe() []Desc {
 	return []Desc{
 		{Name: p.rssName, Unit: "bytes"},
 		{Name: p.fdsName, Unit: "fds"},
-		{Name: p.thrs, Unit: "threads"},
+		{Name: p.threadsName, Unit: "threads"},
 	}
 }
 
@@ -69,9 +69,9 @@ func (p *Process) Collect(context.Context) (map[string]float64, error) {
 				return nil, err
 			}
 			return map[string]float64{
-				p.rssName: float64(st.rssPages) * p.pageSize,
-				p.fdsName: float64(fds),
-				p.thrs:    float64(st.threads),
+				p.rssName:     float64(st.rssPages) * p.pageSize,
+				p.fdsName:     float64(fds),
+				p.threadsName: float64(st.threads),
 			}, nil
 		})
 	if err != nil {
