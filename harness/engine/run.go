@@ -175,11 +175,18 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 		return res, fmt.Errorf("starting %s: %w", it.Name(), err)
 	}
 
-	sources, err := SandboxSources(sb)
+	sources, err := SandboxSources(sb, it.Variant.Budgets)
 	if err != nil {
 		return res, err
 	}
 	sources = append(sources, attempt.Probes()...)
+	// Closed after the sampler has stopped and the diagnostics (which may
+	// read a source once more) are taken: defers run last first.
+	defer func() {
+		if err := probe.CloseSources(sources); err != nil {
+			logf("closing the probes: %v", err)
+		}
+	}()
 	sampler = probe.NewSampler(cmpDuration(it.Variant.Interval, defaultInterval), ops, logf, sources...)
 	sampler.Start(ctx)
 	defer sampler.Stop()

@@ -3,16 +3,13 @@ package probe
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/prometheus/procfs"
 )
@@ -155,29 +152,50 @@ type CgroupMemoryStats struct {
 
 // ReadCgroupMemory reads the stats of one memory cgroup.
 func ReadCgroupMemory(cg MemoryCgroup) (CgroupMemoryStats, error) {
+	return readCgroupMemory(cg, func(name string) ([]byte, error) {
+		b, err := os.ReadFile(filepath.Join(cg.Dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("reading memory cgroup file: %w", err)
+		}
+		return b, nil
+	})
+}
+
+// cgroupFileReader returns the current text of one of a memory cgroup's
+// files, by name.
+type cgroupFileReader func(name string) ([]byte, error)
+
+// memoryCgroupFiles are the files readCgroupMemory reads, per version: the
+// files a source holds open.
+var memoryCgroupFiles = map[CgroupVersion][]string{
+	CgroupV1: {"memory.usage_in_bytes", "memory.kmem.usage_in_bytes", "memory.failcnt", "memory.stat", "memory.oom_control"},
+	CgroupV2: {"memory.current", "memory.stat", "memory.events"},
+}
+
+func readCgroupMemory(cg MemoryCgroup, read cgroupFileReader) (CgroupMemoryStats, error) {
 	switch cg.Version {
 	case CgroupV1:
-		return readCgroupMemoryV1(cg.Dir)
+		return readCgroupMemoryV1(cg.Dir, read)
 	case CgroupV2:
-		return readCgroupMemoryV2(cg.Dir)
+		return readCgroupMemoryV2(cg.Dir, read)
 	default:
 		return CgroupMemoryStats{}, fmt.Errorf("memory cgroup %s: unknown cgroup version %d (want 1 or 2)", cg.Dir, cg.Version)
 	}
 }
 
-func readCgroupMemoryV1(dir string) (CgroupMemoryStats, error) {
+func readCgroupMemoryV1(dir string, read cgroupFileReader) (CgroupMemoryStats, error) {
 	var s CgroupMemoryStats
 	var err error
-	if s.Usage, err = readUintFile(dir, "memory.usage_in_bytes"); err != nil {
+	if s.Usage, err = readUintFile(dir, "memory.usage_in_bytes", read); err != nil {
 		return s, err
 	}
-	if s.Kmem, err = readUintFile(dir, "memory.kmem.usage_in_bytes"); err != nil {
+	if s.Kmem, err = readUintFile(dir, "memory.kmem.usage_in_bytes", read); err != nil {
 		return s, err
 	}
-	if s.Failcnt, err = readUintFile(dir, "memory.failcnt"); err != nil {
+	if s.Failcnt, err = readUintFile(dir, "memory.failcnt", read); err != nil {
 		return s, err
 	}
-	stat, err := MemoryStat(dir)
+	stat, err := read("memory.stat")
 	if err != nil {
 		return s, err
 	}
@@ -187,7 +205,7 @@ func readCgroupMemoryV1(dir string) (CgroupMemoryStats, error) {
 	if s.Cache, err = need(stat, dir, "memory.stat", "total_cache"); err != nil {
 		return s, err
 	}
-	oom, err := readKeyedFile(dir, "memory.oom_control")
+	oom, err := read("memory.oom_control")
 	if err != nil {
 		return s, err
 	}
@@ -201,24 +219,32 @@ func readCgroupMemoryV1(dir string) (CgroupMemoryStats, error) {
 // kernels whose memory.stat has no "kernel" key yet (before 5.18).
 var v2KmemParts = []string{"slab", "kernel_stack", "pagetables", "sec_pagetables", "percpu", "vmalloc"}
 
-func readCgroupMemoryV2(dir string) (CgroupMemoryStats, error) {
+func readCgroupMemoryV2(dir string, read cgroupFileReader) (CgroupMemoryStats, error) {
 	var s CgroupMemoryStats
 	var err error
-	if s.Usage, err = readUintFile(dir, "memory.current"); err != nil {
+	if s.Usage, err = readUintFile(dir, "memory.current", read); err != nil {
 		return s, err
 	}
-	stat, err := MemoryStat(dir)
+	stat, err := read("memory.stat")
 	if err != nil {
 		return s, err
 	}
-	if k, ok := stat["kernel"]; ok {
+	k, found, err := keyedUint(stat, "kernel")
+	switch {
+	case err != nil:
+		return s, fmt.Errorf("%s: %w", filepath.Join(dir, "memory.stat"), err)
+	case found:
 		s.Kmem = k
-	} else {
-		if _, ok := stat["slab"]; !ok {
+	default:
+		if _, found, _ := keyedUint(stat, "slab"); !found {
 			return s, fmt.Errorf("%s: neither kernel nor slab in memory.stat; is this a memory cgroup directory?", filepath.Join(dir, "memory.stat"))
 		}
-		for _, k := range v2KmemParts {
-			s.Kmem += stat[k]
+		for _, key := range v2KmemParts {
+			v, _, err := keyedUint(stat, key)
+			if err != nil {
+				return s, fmt.Errorf("%s: %w", filepath.Join(dir, "memory.stat"), err)
+			}
+			s.Kmem += v
 		}
 	}
 	if s.RSS, err = need(stat, dir, "memory.stat", "anon"); err != nil {
@@ -227,7 +253,7 @@ func readCgroupMemoryV2(dir string) (CgroupMemoryStats, error) {
 	if s.Cache, err = need(stat, dir, "memory.stat", "file"); err != nil {
 		return s, err
 	}
-	events, err := readKeyedFile(dir, "memory.events")
+	events, err := read("memory.events")
 	if err != nil {
 		return s, err
 	}
@@ -244,32 +270,7 @@ func readCgroupMemoryV2(dir string) (CgroupMemoryStats, error) {
 // "key value" lines), for diagnostics bundles and for values the Source does
 // not export.
 func MemoryStat(cgroupDir string) (map[string]uint64, error) {
-	return readKeyedFile(cgroupDir, "memory.stat")
-}
-
-func need(m map[string]uint64, dir, file, key string) (uint64, error) {
-	v, ok := m[key]
-	if !ok {
-		return 0, fmt.Errorf("%s: no %q key; the kernel's %s lacks it", filepath.Join(dir, file), key, file)
-	}
-	return v, nil
-}
-
-func readUintFile(dir, name string) (uint64, error) {
-	p := filepath.Join(dir, name)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return 0, fmt.Errorf("reading memory cgroup file: %w", err)
-	}
-	v, err := parseCgroupUint(b)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", p, err)
-	}
-	return v, nil
-}
-
-func readKeyedFile(dir, name string) (map[string]uint64, error) {
-	p := filepath.Join(dir, name)
+	p := filepath.Join(cgroupDir, "memory.stat")
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("reading memory cgroup file: %w", err)
@@ -281,18 +282,71 @@ func readKeyedFile(dir, name string) (map[string]uint64, error) {
 	return m, nil
 }
 
-// parseCgroupUint parses a single-value cgroup file ("123\n").
-func parseCgroupUint(b []byte) (uint64, error) {
-	s := strings.TrimSpace(string(b))
-	v, err := strconv.ParseUint(s, 10, 64)
+// need is the value of key in a "key value" file's text, an error naming
+// the file when the key is missing.
+func need(text []byte, dir, file, key string) (uint64, error) {
+	v, found, err := keyedUint(text, key)
 	if err != nil {
-		return 0, fmt.Errorf("want one unsigned integer, got %q", s)
+		return 0, fmt.Errorf("%s: %w", filepath.Join(dir, file), err)
+	}
+	if !found {
+		return 0, fmt.Errorf("%s: no %q key; the kernel's %s lacks it", filepath.Join(dir, file), key, file)
 	}
 	return v, nil
 }
 
-// parseKeyedUints parses "key value" lines (memory.stat, memory.events,
-// memory.oom_control).
+func readUintFile(dir, name string, read cgroupFileReader) (uint64, error) {
+	b, err := read(name)
+	if err != nil {
+		return 0, err
+	}
+	v, err := parseCgroupUint(b)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
+	}
+	return v, nil
+}
+
+// parseCgroupUint parses a single-value cgroup file ("123\n").
+func parseCgroupUint(b []byte) (uint64, error) {
+	v, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("want one unsigned integer, got %q", bytes.TrimSpace(b))
+	}
+	return v, nil
+}
+
+// keyedUint finds key in "key value" lines (memory.stat, memory.events,
+// memory.oom_control) and parses its value, without building a map of
+// every line: a v1 memory.stat has about forty, of which a sample needs
+// two.
+func keyedUint(text []byte, key string) (v uint64, found bool, err error) {
+	for n := 1; len(text) > 0; n++ {
+		line := text
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = nil
+		}
+		line = bytes.TrimSpace(line)
+		i := bytes.IndexAny(line, " \t")
+		if i < 0 || string(line[:i]) != key {
+			continue
+		}
+		k, rest := line[:i], bytes.TrimSpace(line[i:])
+		if bytes.IndexAny(rest, " \t") >= 0 {
+			return 0, true, fmt.Errorf("line %d: want \"key value\", got %q", n, bytes.TrimSpace(line))
+		}
+		v, err := strconv.ParseUint(string(rest), 10, 64)
+		if err != nil {
+			return 0, true, fmt.Errorf("line %d: value of %s is not an unsigned integer: %q", n, k, rest)
+		}
+		return v, true, nil
+	}
+	return 0, false, nil
+}
+
+// parseKeyedUints parses every "key value" line of a file into a map.
 func parseKeyedUints(b []byte) (map[string]uint64, error) {
 	m := map[string]uint64{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -315,117 +369,4 @@ func parseKeyedUints(b []byte) (map[string]uint64, error) {
 		return nil, err
 	}
 	return m, nil
-}
-
-// CgroupMemorySource samples the memory cgroup of a process, e.g. a
-// container's init, whose pod memory can climb to OOM on kmem alone while
-// every process' RSS stays flat.
-type CgroupMemorySource struct {
-	prefix string
-	pid    func() int
-	fs     procfs.FS
-	mounts []*procfs.MountInfo
-
-	mu      sync.Mutex
-	lastPid int
-	last    MemoryCgroup
-}
-
-// CgroupMemory returns a source for the memory cgroup of the process pid
-// names, looked up again whenever the pid changes (a restarted container).
-// While pid is 0 or the process or its cgroup is gone, samples are missing.
-// Metrics: <prefix>_usage_bytes, _kmem_bytes, _rss_bytes, _cache_bytes,
-// _failcnt, _oom_kills.
-func CgroupMemory(prefix string, pid func() int) (*CgroupMemorySource, error) {
-	if prefix == "" || pid == nil {
-		return nil, errors.New("cgroup memory probe: need a metric prefix and a pid function")
-	}
-	pfs, err := procfs.NewDefaultFS()
-	if err != nil {
-		return nil, fmt.Errorf("cgroup memory probe %s: %w", prefix, err)
-	}
-	// The cgroupfs mounts of the harness' own mount namespace do not change
-	// during a run; read them once.
-	mounts, err := pfs.GetMounts()
-	if err != nil {
-		return nil, fmt.Errorf("cgroup memory probe %s: reading mountinfo: %w", prefix, err)
-	}
-	return &CgroupMemorySource{prefix: prefix, pid: pid, fs: pfs, mounts: mounts}, nil
-}
-
-// Describe implements Source.
-func (c *CgroupMemorySource) Describe() []Desc {
-	return []Desc{
-		{Name: c.prefix + "_usage_bytes", Unit: "bytes"},
-		{Name: c.prefix + "_kmem_bytes", Unit: "bytes"},
-		{Name: c.prefix + "_rss_bytes", Unit: "bytes"},
-		{Name: c.prefix + "_cache_bytes", Unit: "bytes"},
-		{Name: c.prefix + "_failcnt", Unit: "events"},
-		{Name: c.prefix + "_oom_kills", Unit: "kills"},
-	}
-}
-
-// Cgroup returns the memory cgroup of the current pid, as Collect reads it.
-func (c *CgroupMemorySource) Cgroup() (MemoryCgroup, error) {
-	pid := c.pid()
-	if pid <= 0 {
-		return MemoryCgroup{}, fmt.Errorf("cgroup memory probe %s: no process (pid %d)", c.prefix, pid)
-	}
-	return c.cgroupOf(pid)
-}
-
-func (c *CgroupMemorySource) cgroupOf(pid int) (MemoryCgroup, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if pid == c.lastPid {
-		return c.last, nil
-	}
-	mc, err := findMemoryCgroup(c.fs, c.mounts, pid)
-	if err != nil {
-		return MemoryCgroup{}, fmt.Errorf("cgroup memory probe %s: %w", c.prefix, err)
-	}
-	c.lastPid, c.last = pid, mc
-	return mc, nil
-}
-
-func (c *CgroupMemorySource) forget() {
-	c.mu.Lock()
-	c.lastPid = 0
-	c.mu.Unlock()
-}
-
-// Collect implements Source.
-func (c *CgroupMemorySource) Collect(context.Context) (map[string]float64, error) {
-	pid := c.pid()
-	if pid <= 0 {
-		return nil, nil
-	}
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
-		return nil, nil // gone between pid lookup and read: a restart, not an error
-	}
-	mc, err := c.cgroupOf(pid)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	s, err := ReadCgroupMemory(mc)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if _, serr := os.Stat(mc.Dir); serr != nil {
-				c.forget()
-				return nil, nil // the cgroup went away with its container
-			}
-		}
-		return nil, fmt.Errorf("cgroup memory probe %s: %w", c.prefix, err)
-	}
-	return map[string]float64{
-		c.prefix + "_usage_bytes": float64(s.Usage),
-		c.prefix + "_kmem_bytes":  float64(s.Kmem),
-		c.prefix + "_rss_bytes":   float64(s.RSS),
-		c.prefix + "_cache_bytes": float64(s.Cache),
-		c.prefix + "_failcnt":     float64(s.Failcnt),
-		c.prefix + "_oom_kills":   float64(s.OOMKills),
-	}, nil
 }

@@ -15,6 +15,7 @@ func BenchmarkProcessCollect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = p.Close() })
 	for b.Loop() {
 		if vals, err := p.Collect(context.Background()); err != nil || len(vals) != 3 {
 			b.Fatalf("Collect = %v, %v", vals, err)
@@ -27,6 +28,7 @@ func BenchmarkCgroupMemoryCollect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = c.Close() })
 	if _, err := c.Cgroup(); err != nil {
 		b.Skipf("no memory cgroup for this process: %v", err)
 	}

@@ -68,18 +68,10 @@ func parseStatState(stat []byte) (comm, state string, err error) {
 	return string(stat[open+1 : end]), string(stat[end+2]), nil
 }
 
-// statFlags is the flags field of a /proc stat line (the seventh after
-// comm), 0 when unreadable.
+// statFlags is the flags field of a /proc stat line (field 9), 0 when
+// unreadable.
 func statFlags(stat []byte) uint64 {
-	end := bytes.LastIndexByte(stat, ')')
-	if end < 0 {
-		return 0
-	}
-	f := strings.Fields(string(stat[end+1:]))
-	if len(f) < 7 {
-		return 0
-	}
-	v, _ := strconv.ParseUint(f[6], 10, 64)
+	v, _ := statUint(stat, 9)
 	return v
 }
 

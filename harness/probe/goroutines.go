@@ -32,26 +32,64 @@ func UnixClient(socket string) *http.Client {
 	}}
 }
 
-// get fetches path from the daemon on socket and hands the body to read.
-func get(ctx context.Context, c *http.Client, socket, path string, read func(io.Reader) error) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://daemon"+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return fmt.Errorf("GET %s on %s: %w", path, socket, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("GET %s on %s: %s: %s", path, socket, resp.Status, strings.TrimSpace(string(body)))
-	}
-	if err := read(resp.Body); err != nil {
+// get fetches path from the daemon on socket over a connection of its own,
+// closed when done, and hands the body to read.
+//
+// It writes the request and reads the response with net/http's own
+// Request.Write and ReadResponse rather than through an http.Client: with
+// keep-alives off (see UnixClient) a client's Transport sets up a dial
+// goroutine and a read and a write loop for every request, about a third
+// of what a request cost the caller on this VM (paced at 10 Hz: 0.51 ms
+// of CPU through a client, 0.36 ms without).
+func get(ctx context.Context, socket, path string, read func(io.Reader) error) error {
+	if err := roundTrip(ctx, socket, path, read); err != nil {
 		return fmt.Errorf("GET %s on %s: %w", path, socket, err)
 	}
 	return nil
 }
+
+func roundTrip(ctx context.Context, socket, path string, read func(io.Reader) error) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://daemon"+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Close = true
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// A cancelled or expired ctx unblocks the connection's reads and writes.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	ctxErr := func(err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		return err
+	}
+	if err := req.Write(conn); err != nil {
+		return ctxErr(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, responseBuf), req)
+	if err != nil {
+		return ctxErr(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	if err := read(resp.Body); err != nil {
+		return ctxErr(err)
+	}
+	return nil
+}
+
+// responseBuf holds a pprof index page (~3 KiB) with its headers in one
+// read.
+const responseBuf = 8 << 10
 
 // Goroutines is a Source for a Go daemon's goroutine count from its pprof
 // endpoint (metric <prefix>_goroutines), the count a per-call leak in the
@@ -65,7 +103,6 @@ func get(ctx context.Context, c *http.Client, socket, path string, read func(io.
 type Goroutines struct {
 	prefix string
 	socket string
-	client *http.Client
 	// profileOnly is set once the daemon's index showed no count.
 	profileOnly atomic.Bool
 }
@@ -76,7 +113,7 @@ func NewGoroutines(prefix, socket string) (*Goroutines, error) {
 	if prefix == "" || socket == "" {
 		return nil, errors.New("goroutine probe: need a metric prefix and a unix socket path")
 	}
-	return &Goroutines{prefix: prefix, socket: socket, client: UnixClient(socket)}, nil
+	return &Goroutines{prefix: prefix, socket: socket}, nil
 }
 
 // Describe implements Source.
@@ -91,7 +128,7 @@ func (g *Goroutines) Collect(ctx context.Context) (map[string]float64, error) {
 	var total int
 	found := false
 	if !g.profileOnly.Load() {
-		err := get(ctx, g.client, g.socket, "/debug/pprof/", func(r io.Reader) error {
+		err := get(ctx, g.socket, "/debug/pprof/", func(r io.Reader) error {
 			var err error
 			total, found, err = parseIndexGoroutines(r)
 			return err
@@ -104,7 +141,7 @@ func (g *Goroutines) Collect(ctx context.Context) (map[string]float64, error) {
 		}
 	}
 	if !found {
-		err := get(ctx, g.client, g.socket, "/debug/pprof/goroutine?debug=1", func(r io.Reader) error {
+		err := get(ctx, g.socket, "/debug/pprof/goroutine?debug=1", func(r io.Reader) error {
 			var err error
 			total, err = parseGoroutineTotal(r)
 			return err
@@ -152,9 +189,7 @@ func GoroutineSummary(ctx context.Context, socket string, w io.Writer) error {
 }
 
 func goroutineProfile(ctx context.Context, socket string, w io.Writer, debug int) error {
-	c := UnixClient(socket)
-	defer c.CloseIdleConnections()
-	err := get(ctx, c, socket, "/debug/pprof/goroutine?debug="+strconv.Itoa(debug), func(r io.Reader) error {
+	err := get(ctx, socket, "/debug/pprof/goroutine?debug="+strconv.Itoa(debug), func(r io.Reader) error {
 		_, err := io.Copy(w, r)
 		return err
 	})
@@ -170,7 +205,6 @@ func goroutineProfile(ctx context.Context, socket string, w io.Writer, debug int
 // only when started with --debug.
 type DockerInfo struct {
 	socket string
-	client *http.Client
 }
 
 // NewDockerInfo returns an /info source for the dockerd on the unix socket.
@@ -178,7 +212,7 @@ func NewDockerInfo(socket string) (*DockerInfo, error) {
 	if socket == "" {
 		return nil, errors.New("docker info probe: need dockerd's unix socket path")
 	}
-	return &DockerInfo{socket: socket, client: UnixClient(socket)}, nil
+	return &DockerInfo{socket: socket}, nil
 }
 
 // Describe implements Source.
@@ -198,7 +232,7 @@ func (d *DockerInfo) Collect(ctx context.Context) (map[string]float64, error) {
 		NGoroutines int
 		NFd         int
 	}
-	err := get(ctx, d.client, d.socket, "/info", func(r io.Reader) error {
+	err := get(ctx, d.socket, "/info", func(r io.Reader) error {
 		return json.NewDecoder(r).Decode(&info)
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bytes"
 	"io"
 	"regexp"
 	"strconv"
@@ -29,13 +30,34 @@ func parseIndexGoroutines(r io.Reader) (n int, found bool, err error) {
 		return 0, false, err
 	}
 	_, _ = io.Copy(io.Discard, r)
-	m := indexGoroutineRow.FindSubmatch(page)
-	if m == nil {
-		return 0, false, nil
+	// The row is matched in a window around its link only: the pattern,
+	// run over the whole ~3 KiB page, cost the caller 50-90 µs a sample on
+	// this VM.
+	for off := 0; ; {
+		i := bytes.Index(page[off:], indexGoroutineLink)
+		if i < 0 {
+			return 0, false, nil
+		}
+		i += off
+		window := page[max(0, i-indexRowBefore):min(len(page), i+len(indexGoroutineLink)+indexRowAfter)]
+		if m := indexGoroutineRow.FindSubmatch(window); m != nil {
+			n, err = strconv.Atoi(string(m[1]))
+			if err != nil {
+				return 0, false, nil
+			}
+			return n, true, nil
+		}
+		off = i + len(indexGoroutineLink)
 	}
-	n, err = strconv.Atoi(string(m[1]))
-	if err != nil {
-		return 0, false, nil
-	}
-	return n, true, nil
 }
+
+// indexGoroutineLink is the part of the goroutine row every format shares.
+var indexGoroutineLink = []byte("goroutine?debug=1")
+
+// indexRowBefore and indexRowAfter bound the goroutine row around its
+// link: the longest form puts ~40 bytes and the count's digits before it
+// and ~20 after.
+const (
+	indexRowBefore = 128
+	indexRowAfter  = 64
+)

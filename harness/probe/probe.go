@@ -4,7 +4,11 @@
 // each sample tagged with the stimulus' op count.
 package probe
 
-import "context"
+import (
+	"context"
+	"errors"
+	"io"
+)
 
 // Desc describes one metric a Source produces.
 type Desc struct {
@@ -24,4 +28,21 @@ type Source interface {
 	// available this time (e.g. the daemon is restarting); an error is logged
 	// by the sampler and does not stop it.
 	Collect(ctx context.Context) (map[string]float64, error)
+}
+
+// CloseSources releases what the sources hold between samples (the
+// procfs and cgroupfs files Process and CgroupMemorySource keep open): for
+// whoever made the sources, once nothing reads them any more. A source that
+// holds nothing is skipped; one read again after it was closed opens its
+// files again.
+func CloseSources(sources []Source) error {
+	var errs []error
+	for _, s := range sources {
+		if c, ok := s.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -3,7 +3,10 @@ package probe
 import (
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -125,6 +128,29 @@ func TestSamplerTagsOpsAndPhases(t *testing.T) {
 	}
 }
 
+// A Paced source is read at most once per its Every while the others are
+// read at every interval.
+func TestSamplerPacesAPacedSource(t *testing.T) {
+	slow := &fakeSource{}
+	s := NewSampler(10*time.Millisecond, nil, t.Logf, &namedSource{name: "fast"}, Paced{Source: slow, Every: 80 * time.Millisecond})
+	s.Start(context.Background())
+	waitSamples(t, s, "fast", 40, 20*time.Second)
+	s.Stop()
+	fast, _ := s.Get("fast")
+	paced, _ := s.Get("fake")
+	// 8x fewer reads at this pace; a loaded machine delays ticks of both.
+	if paced.Len() < 2 || paced.Len() > fast.Len()/3 {
+		t.Fatalf("%d reads of the paced source against %d of the other, want about 8x fewer", paced.Len(), fast.Len())
+	}
+}
+
+type namedSource struct{ name string }
+
+func (n *namedSource) Describe() []Desc { return []Desc{{Name: n.name, Unit: "x"}} }
+func (n *namedSource) Collect(context.Context) (map[string]float64, error) {
+	return map[string]float64{n.name: 1}, nil
+}
+
 // stuckSource answers only when its ctx ends, like a daemon socket that
 // accepts connections during a hung startup and never replies.
 type stuckSource struct{}
@@ -146,5 +172,180 @@ func TestSamplerIsNotHeldUpByAStuckSource(t *testing.T) {
 	s.Stop()
 	if stuck, _ := s.Get("stuck"); stuck.Len() != 0 {
 		t.Fatalf("stuck source produced %d samples", stuck.Len())
+	}
+}
+
+// fakeProcRoot is a procfs stand-in whose <pid> entries are symlinks to
+// real /proc/<pid> directories, so a test can give one PID number to one
+// real process and then another, as PID reuse does.
+type fakeProcRoot struct {
+	t    *testing.T
+	root string
+}
+
+func newFakeProcRoot(t *testing.T) fakeProcRoot {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.Symlink("/proc/self", filepath.Join(root, "self")); err != nil {
+		t.Fatal(err)
+	}
+	return fakeProcRoot{t: t, root: root}
+}
+
+// point makes <root>/<pid> the real process real.
+func (f fakeProcRoot) point(pid, real int) {
+	f.t.Helper()
+	link := filepath.Join(f.root, strconv.Itoa(pid))
+	_ = os.Remove(link)
+	if err := os.Symlink(filepath.Join("/proc", strconv.Itoa(real)), link); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// startWithFiles starts a sleeper holding n more fds than a plain one.
+func startWithFiles(t *testing.T, n int) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sleep", "30")
+	for range n {
+		f, err := os.Open("/dev/null")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// The source holds the process its pid named: it asks pid once while
+// that process lives, and when the process exits and its PID number now
+// belongs to another process, it reads the new one, not nothing and not
+// the old one's last values.
+func TestProcessFollowsAReusedPID(t *testing.T) {
+	fake := newFakeProcRoot(t)
+	const pid = 4242
+	first, second := startWithFiles(t, 0), startWithFiles(t, 5)
+	fake.point(pid, first.Process.Pid)
+	asked := 0
+	p, err := newProcessAt(fake.root, "d", func() int { asked++; return pid })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	collect := func() map[string]float64 {
+		t.Helper()
+		v, err := p.Collect(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := collect()
+	for range 5 {
+		collect()
+	}
+	if asked != 1 {
+		t.Errorf("pid asked %d times over 6 samples of a live process, want once", asked)
+	}
+	_ = first.Process.Kill()
+	_ = first.Wait()
+	fake.point(pid, second.Process.Pid)
+	after := collect()
+	if d := after["d_fds"] - before["d_fds"]; d != 5 {
+		t.Errorf("fds %v before the PID was reused, %v after: want the second process' 5 more", before["d_fds"], after["d_fds"])
+	}
+	if asked != 2 {
+		t.Errorf("pid asked %d times, want once more after the process exited", asked)
+	}
+}
+
+// A process that has exited and not been reaped yet is no sample: its stat
+// still reads, with no memory and one thread.
+func TestProcessZombieIsMissing(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "exit 0")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	pid := cmd.Process.Pid
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		if tk, err := ReadTask(pid); err == nil && tk.State == "Z" {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("sh never became a zombie")
+		}
+	}
+	p, err := NewProcess("z", func() int { return pid })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if v, err := p.Collect(context.Background()); err != nil || len(v) != 0 {
+		t.Fatalf("zombie: %v, %v; want no values and no error", v, err)
+	}
+}
+
+// What a source holds between samples is this process' own fds, and
+// CloseSources gives them back.
+func TestCloseSourcesReleasesHeldFiles(t *testing.T) {
+	open := func() int {
+		t.Helper()
+		d, err := openKeptDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.close()
+		n, err := d.count()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	p, err := NewProcess("self", os.Getpid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := open()
+	if _, err := p.Collect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if held := open() - base; held != 2 {
+		t.Errorf("a process source holds %d fds, want 2 (stat and the fd directory)", held)
+	}
+	if err := CloseSources([]Source{&fakeSource{}, p}); err != nil {
+		t.Fatal(err)
+	}
+	if left := open() - base; left != 0 {
+		t.Errorf("%d fds still held after CloseSources", left)
+	}
+	// Read again after closing, it opens them again.
+	if v, err := p.Collect(context.Background()); err != nil || len(v) != 3 {
+		t.Fatalf("Collect after Close = %v, %v", v, err)
+	}
+	_ = p.Close()
+}
+
+func TestParseProcStat(t *testing.T) {
+	// comm with a space and a parenthesis, as a process may name itself.
+	line := "1234 (a) b) S 1 1234 1234 0 -1 4194560 500 0 0 0 10 5 0 0 20 0 17 0 100 2000000000 12345 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+	st, err := parseProcStat([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.state != 'S' || st.threads != 17 || st.rssPages != 12345 {
+		t.Errorf("parsed %+v, want state S, 17 threads, 12345 pages", st)
+	}
+	if statFlags([]byte(line)) != 4194560 {
+		t.Errorf("flags %d, want 4194560", statFlags([]byte(line)))
+	}
+	for _, bad := range []string{"", "1234 (x", "1234 (x) S 1 2", "1234 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 many 0 0 0 0"} {
+		if _, err := parseProcStat([]byte(bad)); err == nil {
+			t.Errorf("parseProcStat(%q) succeeded", bad)
+		}
 	}
 }

@@ -54,11 +54,11 @@ func NewSampler(interval time.Duration, ops *Ops, logf func(string, ...any), sou
 	return s
 }
 
-// Start takes a first sample at once and then one per interval, until Stop
-// or ctx ends. Each source is read on its own goroutine with a deadline of
-// one interval (at least collectFloor), so a daemon socket that accepts but
-// never answers (a hung startup) costs that source its samples, never the
-// others theirs.
+// Start takes a first sample at once and then one per interval (a Paced
+// source's one per its Every, if longer), until Stop or ctx ends. Each
+// source is read on its own goroutine with a deadline of one interval (at
+// least collectFloor), so a daemon socket that accepts but never answers
+// (a hung startup) costs that source its samples, never the others theirs.
 func (s *Sampler) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.done = make(chan struct{})
@@ -67,10 +67,14 @@ func (s *Sampler) Start(ctx context.Context) {
 	s.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, src := range s.sources {
+		every := s.interval
+		if p, ok := src.(Paced); ok {
+			every = max(every, p.Every)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := time.NewTicker(s.interval)
+			t := time.NewTicker(every)
 			defer t.Stop()
 			for {
 				s.sampleOne(ctx, src)

@@ -69,6 +69,7 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 	if d.proc, err = probe.NewProcess("leaker", func() int { return pid }); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = d.proc.Close() })
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if _, err := os.Stat(d.socket); err == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/relapse-dev/relapse/harness/cpucost"
+	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/engine"
 	"github.com/relapse-dev/relapse/harness/probe"
 	"github.com/relapse-dev/relapse/harness/runtime"
@@ -28,9 +29,6 @@ type sandbox struct {
 	pid int
 	// shimPID finds the container's shim.
 	shimPID func() int
-	// sources are the probes a run of a dockerd variant samples: the
-	// engine's own set plus the attempt's shim and pod cgroup probes.
-	sources []probe.Source
 	// meter charges the caller and the three daemons a sample reaches.
 	meter *cpucost.Meter
 }
@@ -88,7 +86,8 @@ func startSandbox(b *testing.B) *sandbox {
 	if s.shimPID() == 0 {
 		b.Fatalf("no shim serves container %.12s under %s", id, sb.Root())
 	}
-	if s.sources, err = sources(sb, s.shimPID, pid); err != nil {
+	// The probes must find everything before any loop starts.
+	if _, err := s.sources(b, nil); err != nil {
 		b.Fatal(err)
 	}
 	s.meter, err = cpucost.NewMeter(
@@ -104,27 +103,30 @@ func startSandbox(b *testing.B) *sandbox {
 	return s
 }
 
-// sources are the engine's probes for a dockerd sandbox (dockerd and
-// containerd processes, dockerd's goroutines) and those attempts add: a
-// shim's process (as the ExecSync incident reads it) and the pod's memory
-// cgroup (as the PHP dentry incident reads it).
-func sources(sb runtime.Sandbox, shimPID func() int, containerPID int) ([]probe.Source, error) {
-	srcs, err := engine.SandboxSources(sb)
+// sources are the probes a run of a dockerd variant with these budgets
+// samples: the engine's own set (dockerd and containerd processes,
+// dockerd's goroutines) and those attempts add: a shim's process (as the
+// ExecSync incident reads it) and the pod's memory cgroup (as the PHP
+// dentry incident reads it). They are closed when tb ends.
+func (s *sandbox) sources(tb testing.TB, budgets []curve.Budget) ([]probe.Source, error) {
+	srcs, err := engine.SandboxSources(s.sb, budgets)
 	if err != nil {
 		return nil, err
 	}
-	shim, err := probe.NewProcess("shim", shimPID)
+	shim, err := probe.NewProcess("shim", s.shimPID)
 	if err != nil {
 		return nil, err
 	}
-	pod, err := probe.CgroupMemory("pod", func() int { return containerPID })
+	pod, err := probe.CgroupMemory("pod", func() int { return s.pid })
 	if err != nil {
 		return nil, err
 	}
+	srcs = append(srcs, shim, pod)
+	tb.Cleanup(func() { _ = probe.CloseSources(srcs) })
 	if _, err := pod.Cgroup(); err != nil {
-		return nil, fmt.Errorf("container pid %d: %w", containerPID, err)
+		return nil, fmt.Errorf("container pid %d: %w", s.pid, err)
 	}
-	return append(srcs, shim, pod), nil
+	return srcs, nil
 }
 
 // runPause runs the pause image with no network and returns the
