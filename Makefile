@@ -50,6 +50,9 @@ E2E_LOCK      ?= /tmp/relapse-e2e.lock
 # Live calibration: runs of the leaker per leak size (multiples of its budgets).
 LIVE_RUNS         ?= 20
 LIVE_MULTIPLES    ?= 0,0.5,1,2,4
+# The first of these judges the live runs as they go (the default rules,
+# whose early stops the runs should show); every one re-judges them after.
+LIVE_RULES        ?= v3,v2,v1
 # Regression mode judges the user's configuration files.
 CONTAINERD_CONFIG ?=
 DOCKERD_CONFIG    ?=
@@ -180,7 +183,7 @@ calibrate: relapse
 ## verdict rule set, and add a live section to results/calibration/ (its replay tables are kept);
 ## docs/calibration/live.md gets the section alone
 calibrate-live: deps relapse
-	@$(RELAPSE) calibrate -live $(LIVE_RUNS) -rules $(CALIBRATE_RULES) -multiples $(LIVE_MULTIPLES) -out $(RESULTS)/calibration
+	@$(RELAPSE) calibrate -live $(LIVE_RUNS) -rules $(LIVE_RULES) -multiples $(LIVE_MULTIPLES) -out $(RESULTS)/calibration
 	@mkdir -p docs/calibration && cp $(RESULTS)/calibration/live.md docs/calibration/
 
 ## bench: benchmarks of the harness' own hot paths (fit, ...), then the sampler's
