@@ -11,21 +11,26 @@ import (
 	"github.com/relapse-dev/relapse/harness/runtime"
 )
 
-// Budgets, from measurements on containerd 1.6.20: with -1 RSS grows ~52
-// MiB/s under the 50 MiB/s writer (the whole line is buffered); with 16384
-// it stays flat at ~47 MiB. 1 MiB/s is far above the flat case's noise and
-// far below the leak, so both verdicts are clear-cut within a few seconds.
+// Budgets, from measurements on containerd 1.6.20: with -1 RSS grows as
+// fast as the writer writes (~52 MiB/s under a 50 MiB/s writer: the whole
+// line is buffered); with 16384 it stays flat at ~47 MiB. 1 MiB/s is far
+// above the flat case's noise on a host and far below the leak.
 // The growth ceiling, 16 MiB, is what a split-line logger may hold.
 var budgets = []curve.Budget{
 	{Metric: "containerd_rss_bytes", Kind: curve.Slope, Per: curve.PerSecond, Max: 1 << 20, Warmup: 1,
-		Why: "flat at ~47 MiB with 16384; ~52 MiB/s with -1 under a 50 MiB/s writer"},
+		Why: "flat at ~47 MiB with 16384; with -1 as fast as the writer writes (~52 MiB/s under 50 MiB/s)"},
 	{Metric: "containerd_rss_bytes", Kind: curve.Growth, Max: 16 << 20,
 		Why: "a split-line logger holds one 16 KiB line per container, not the stream"},
 }
 
 // Incident is containerd-huge-log-line as data.
 func Incident() incident.Incident {
-	w := writer{rate: 50 << 20, total: 512 << 20, tail: 3 * time.Second}
+	// 20 MiB/s for ~26 s: the leak is still 20x the slope budget and
+	// breaches the growth budget within a second, and the flat case's
+	// window (~27 s after the warm-up) holds for certain even in a guest
+	// under emulation, whose RSS noise leaves 13 s of a 50 MiB/s writer
+	// inconclusive under the calibrated rules (interval +-2.6 MiB/s).
+	w := writer{rate: 20 << 20, total: 512 << 20, tail: 3 * time.Second}
 	return incident.Incident{
 		ID:      "containerd-huge-log-line",
 		Title:   "containerd CRI buffers a newline-free log line whole with max_container_log_line_size = -1",

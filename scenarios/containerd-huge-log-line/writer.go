@@ -13,7 +13,7 @@ import (
 
 // writer is one pod whose container writes a newline-free stream at rate
 // bytes/s until total, bounded so the machine is never at risk (512 MiB at
-// 50 MiB/s is ~10 s of writing; the memory guard's 4 GiB is far above what
+// 20 MiB/s is ~26 s of writing; the memory guard's 4 GiB is far above what
 // an unlimited containerd can buffer of it). tail keeps sampling after the
 // writer is done, to see whether memory comes back.
 type writer struct {
