@@ -218,7 +218,17 @@ func startWithFiles(t *testing.T, n int) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd
+	// sleep opens and closes files of its own as it starts (its locale):
+	// wait until it holds exactly stdin, stdout, stderr and the n files.
+	dir := filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "fd")
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		if fds, err := os.ReadDir(dir); err == nil && len(fds) == 3+n {
+			return cmd
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("sleep never settled on %d fds", 3+n)
+		}
+	}
 }
 
 // The source holds the process its pid named: it asks pid once while
