@@ -219,16 +219,25 @@ func startWithFiles(t *testing.T, n int) *exec.Cmd {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	// sleep opens and closes files of its own as it starts (its locale):
-	// wait until it holds exactly stdin, stdout, stderr and the n files.
+	// wait until it sleeps and its fd count has stopped moving.
 	dir := filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "fd")
-	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
-		if fds, err := os.ReadDir(dir); err == nil && len(fds) == 3+n {
-			return cmd
+	last, same := -1, 0
+	for start := time.Now(); same < 3; time.Sleep(20 * time.Millisecond) {
+		fds, err := os.ReadDir(dir)
+		tk, terr := ReadTask(cmd.Process.Pid)
+		switch {
+		case err != nil || terr != nil || tk.State != "S":
+			same = 0
+		case len(fds) == last:
+			same++
+		default:
+			last, same = len(fds), 1
 		}
 		if time.Since(start) > 5*time.Second {
-			t.Fatalf("sleep never settled on %d fds", 3+n)
+			t.Fatalf("sleep never settled: %d fds, %v %v", len(fds), err, terr)
 		}
 	}
+	return cmd
 }
 
 // The source holds the process its pid named: it asks pid once while
