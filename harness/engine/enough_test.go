@@ -60,59 +60,45 @@ func (s *settling) Drive(ctx context.Context) error {
 }
 
 // A variant whose settle is its evidence is never cut short, but under
-// rules with certain holds its drive hears when the slopes have shown all
-// they can, ends its loop and settles. (v1 has no certain hold:
-// harness/judge's look tests show it never says enough.)
-func TestRunToEndEndsTheStimulusWhenTheSlopesHoldForCertain(t *testing.T) {
-	t.Parallel() // judged on its own counter, not on this process' RSS
-	budgets := []curve.Budget{
-		{Metric: "widgets", Kind: curve.Slope, Per: curve.PerOp, Max: 0.5},
-		{Metric: "widgets", Kind: curve.Residual, Max: 4, SettleWindow: 1},
-	}
-	var loopFor time.Duration
-	v := incident.Variant{Name: "settles", Expect: curve.Hold, Budgets: budgets, RunToEnd: true,
-		Interval: 50 * time.Millisecond, Case: settleCase{loopFor: &loopFor}}
-	eng, _ := newEngine(t, func() *selfSandbox { return &selfSandbox{root: t.TempDir()} })
-	eng.rules = curve.RulesV2
-	res, err := eng.Run(context.Background(), item(t, v))
-	if err != nil || res.Verdict != string(curve.Hold) || !res.OK {
-		t.Fatalf("err %v, verdict %s ok %v: want the hold: %+v", err, res.Verdict, res.OK, res.Evaluations)
-	}
-	if res.StoppedEarly || res.EnoughAfterS == 0 || loopFor > 25*time.Second {
-		t.Fatalf("stopped early %v, enough after %.1fs, loop ran %v: want no early stop, the loop ended on enough", res.StoppedEarly, res.EnoughAfterS, loopFor)
-	}
-	if res.SlopesJudgedToS == 0 || res.JudgedToS != 0 {
-		t.Fatalf("slopes judged to %.1fs, all judged to %.1fs: want the slopes as the enough look saw them, the rest on every sample", res.SlopesJudgedToS, res.JudgedToS)
-	}
-	if len(res.Evaluations) != 2 || res.Evaluations[1].Verdict != curve.Hold {
-		t.Fatalf("evaluations %+v: the residual is judged on the settle as ever", res.Evaluations)
-	}
-}
-
-// A certain breach decides as surely: the loop ends, and the settle still
-// runs, to show what the leak keeps.
-func TestRunToEndEndsTheStimulusOnACertainBreach(t *testing.T) {
-	t.Parallel() // judged on its own counter, not on this process' RSS
-	budgets := []curve.Budget{
-		{Metric: "widgets", Kind: curve.Slope, Per: curve.PerOp, Max: 0.5},
-		{Metric: "widgets", Kind: curve.Residual, Max: 4, SettleWindow: 1},
-	}
-	var loopFor time.Duration
-	v := incident.Variant{Name: "leaks", Expect: curve.Breach, Budgets: budgets, RunToEnd: true,
-		Interval: 50 * time.Millisecond, Case: settleCase{loopFor: &loopFor, leak: 2}}
-	eng, _ := newEngine(t, func() *selfSandbox { return &selfSandbox{root: t.TempDir()} })
-	eng.rules = curve.RulesV3
-	res, err := eng.Run(context.Background(), item(t, v))
-	if err != nil || res.Verdict != string(curve.Breach) || !res.OK {
-		t.Fatalf("err %v, verdict %s ok %v: want the breach: %+v", err, res.Verdict, res.OK, res.Evaluations)
-	}
-	if res.StoppedEarly || res.EnoughAfterS == 0 || loopFor > 25*time.Second {
-		t.Fatalf("stopped early %v, enough after %.1fs, loop ran %v: want no early stop, the loop ended on enough", res.StoppedEarly, res.EnoughAfterS, loopFor)
-	}
-	if res.SlopesJudgedToS == 0 || res.JudgedToS != 0 {
-		t.Fatalf("slopes judged to %.1fs, all judged to %.1fs: want the slopes as the enough look saw them, the rest on every sample", res.SlopesJudgedToS, res.JudgedToS)
-	}
-	if len(res.Evaluations) != 2 || res.Evaluations[1].Verdict != curve.Breach {
-		t.Fatalf("evaluations %+v: the settle keeps what the loop leaked", res.Evaluations)
+// rules with certain verdicts its drive hears when the slopes have shown
+// all they can (every one holds for certain, or one breaches for certain),
+// ends its loop and settles: the residual is judged on the settle as ever,
+// the slopes as the look that ended the loop saw them. (v1 has no certain
+// hold: harness/judge's look tests show it never says enough.)
+func TestRunToEndEndsTheStimulusOnceTheSlopesHaveDecided(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		rules curve.Rules
+		leak  int64
+		want  curve.Verdict
+	}{
+		{"holds-v2", curve.RulesV2, 0, curve.Hold},
+		{"leaks-v3", curve.RulesV3, 2, curve.Breach},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // judged on its own counter, not on this process' RSS
+			budgets := []curve.Budget{
+				{Metric: "widgets", Kind: curve.Slope, Per: curve.PerOp, Max: 0.5},
+				{Metric: "widgets", Kind: curve.Residual, Max: 4, SettleWindow: 1},
+			}
+			var loopFor time.Duration
+			v := incident.Variant{Name: c.name, Expect: c.want, Budgets: budgets, RunToEnd: true,
+				Interval: 50 * time.Millisecond, Case: settleCase{loopFor: &loopFor, leak: c.leak}}
+			eng, _ := newEngine(t, func() *selfSandbox { return &selfSandbox{root: t.TempDir()} })
+			eng.rules = c.rules
+			res, err := eng.Run(context.Background(), item(t, v))
+			if err != nil || res.Verdict != string(c.want) || !res.OK {
+				t.Fatalf("err %v, verdict %s ok %v: want %s: %+v", err, res.Verdict, res.OK, c.want, res.Evaluations)
+			}
+			if res.StoppedEarly || res.EnoughAfterS == 0 || loopFor > 25*time.Second {
+				t.Fatalf("stopped early %v, enough after %.1fs, loop ran %v: want no early stop, the loop ended on enough", res.StoppedEarly, res.EnoughAfterS, loopFor)
+			}
+			if res.SlopesJudgedToS == 0 || res.JudgedToS != 0 {
+				t.Fatalf("slopes judged to %.1fs, all judged to %.1fs: want the slopes as the enough look saw them, the rest on every sample", res.SlopesJudgedToS, res.JudgedToS)
+			}
+			if len(res.Evaluations) != 2 || res.Evaluations[1].Verdict != c.want {
+				t.Fatalf("evaluations %+v: the residual is judged on the settle (a leak keeps what the loop leaked)", res.Evaluations)
+			}
+		})
 	}
 }
