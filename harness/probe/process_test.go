@@ -202,8 +202,11 @@ func (f fakeProcRoot) point(pid, real int) {
 	}
 }
 
-// startWithFiles starts a sleeper holding n more fds than a plain one.
-func startWithFiles(t *testing.T, n int) *exec.Cmd {
+// startWithFiles starts a sleeper given n more files than a plain one, and
+// returns how many fds it holds once settled. That is not 3+n: the files
+// land on fds 3..n+2, over whatever fds the test inherited there (flock's
+// lock fd under make test), and the inherited ones above stay open.
+func startWithFiles(t *testing.T, n int) (*exec.Cmd, int) {
 	t.Helper()
 	cmd := exec.Command("sleep", "30")
 	for range n {
@@ -237,7 +240,7 @@ func startWithFiles(t *testing.T, n int) *exec.Cmd {
 			t.Fatalf("sleep never settled: %d fds, %v %v", len(fds), err, terr)
 		}
 	}
-	return cmd
+	return cmd, last
 }
 
 // The source holds the process its pid named: it asks pid once while
@@ -247,7 +250,11 @@ func startWithFiles(t *testing.T, n int) *exec.Cmd {
 func TestProcessFollowsAReusedPID(t *testing.T) {
 	fake := newFakeProcRoot(t)
 	const pid = 4242
-	first, second := startWithFiles(t, 0), startWithFiles(t, 5)
+	first, firstFDs := startWithFiles(t, 0)
+	second, secondFDs := startWithFiles(t, 12)
+	if firstFDs == secondFDs {
+		t.Fatalf("test setup: both sleepers hold %d fds; the second must hold more", firstFDs)
+	}
 	fake.point(pid, first.Process.Pid)
 	asked := 0
 	p, err := newProcessAt(fake.root, "d", func() int { asked++; return pid })
@@ -274,8 +281,9 @@ func TestProcessFollowsAReusedPID(t *testing.T) {
 	_ = first.Wait()
 	fake.point(pid, second.Process.Pid)
 	after := collect()
-	if d := after["d_fds"] - before["d_fds"]; d != 5 {
-		t.Errorf("fds %v before the PID was reused, %v after: want the second process' 5 more", before["d_fds"], after["d_fds"])
+	if before["d_fds"] != float64(firstFDs) || after["d_fds"] != float64(secondFDs) {
+		t.Errorf("fds %v before the PID was reused, %v after: want the first process' %d, then the second's %d",
+			before["d_fds"], after["d_fds"], firstFDs, secondFDs)
 	}
 	if asked != 2 {
 		t.Errorf("pid asked %d times, want once more after the process exited", asked)
