@@ -8,7 +8,7 @@
 #                                    judge YOUR runtime configuration against every budget
 #   make calibrate [CALIBRATE_RUNS="results/<id> ..."]
 #                                    the verdict rules' false-breach rate, power and time to verdict
-#   make calibrate-live [LIVE_RUNS=20] [LIVE_MULTIPLES=0,0.5,1,2,4]
+#   make calibrate-live [LIVE_RUNS=20] [LIVE_MULTIPLES=0,0.5,1,2,4] [LIVE_JOBS=1]
 #                                    the same on live runs of a daemon with a known leak (images/leaker),
 #                                    LIVE_RUNS per leak size on private dockerds (~40 s each; not in make test)
 #   make bench                       the harness' hot paths, and the sampler's CPU per sample on a private
@@ -50,6 +50,10 @@ E2E_LOCK      ?= /tmp/relapse-e2e.lock
 # Live calibration: runs of the leaker per leak size (multiples of its budgets).
 LIVE_RUNS         ?= 20
 LIVE_MULTIPLES    ?= 0,0.5,1,2,4
+# relapse processes running live runs at once, each on its own private
+# dockerd: the runs are paced, not CPU-bound (6 at once on 2 cores each
+# still take 30 s).
+LIVE_JOBS         ?= 1
 # The first of these judges the live runs as they go (the default rules,
 # whose early stops the runs should show); every one re-judges them after.
 LIVE_RULES        ?= v3,v2,v1
@@ -183,7 +187,7 @@ calibrate: relapse
 ## verdict rule set, and add a live section to results/calibration/ (its replay tables are kept);
 ## docs/calibration/live.md gets the section alone
 calibrate-live: deps relapse
-	@$(RELAPSE) calibrate -live $(LIVE_RUNS) -rules $(LIVE_RULES) -multiples $(LIVE_MULTIPLES) -out $(RESULTS)/calibration
+	@$(RELAPSE) calibrate -live $(LIVE_RUNS) -jobs $(LIVE_JOBS) -rules $(LIVE_RULES) -multiples $(LIVE_MULTIPLES) -out $(RESULTS)/calibration
 	@mkdir -p docs/calibration && cp $(RESULTS)/calibration/live.md docs/calibration/
 
 ## bench: benchmarks of the harness' own hot paths (fit, ...), then the sampler's

@@ -24,7 +24,7 @@ import (
 // calibration.md, calibration.json, power.svg and time.svg to -out and
 // prints the tables.
 func runCalibrate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("calibrate", "[-replays N] [-rules v1,v2,v3] [-multiples 0,0.5,1,2,4] [-noises all|none|NAME,...] [-out DIR] [-workers N] [RUN_DIR...] | -live N [-live-from DIR,...] [-rules v1,v2,v3] [-multiples ...] [-out DIR]", stderr)
+	fs := newFlags("calibrate", "[-replays N] [-rules v1,v2,v3] [-multiples 0,0.5,1,2,4] [-noises all|none|NAME,...] [-out DIR] [-workers N] [RUN_DIR...] | -live N [-jobs K] [-live-from DIR,...] [-rules v1,v2,v3] [-multiples ...] [-out DIR]", stderr)
 	replays := fs.Int("replays", 1000, "replays per synthetic noise and leak size")
 	rulesList := fs.String("rules", "v1,v2,v3", "the verdict rules to measure, comma-separated (runs default to "+string(curve.DefaultRules)+"); with -live the first one judges the live runs as they go")
 	multiplesList := fs.String("multiples", "0,0.5,1,2,4", "true slopes to replay, as multiples of the budget, comma-separated")
@@ -33,6 +33,8 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "seed of the synthetic noise: the same seed replays the same runs")
 	noises := fs.String("noises", "all", "synthetic noises to replay, comma-separated, or all, or none (only the real series)")
 	liveRuns := fs.Int("live", 0, "live calibration instead of replays: run the leaker N times per leak size (-multiples) on private dockerds, then re-judge every run under each rule set")
+	jobs := fs.Int("jobs", 1, "live calibration: relapse processes running the live runs at once, each on its own private dockerd")
+	liveChild := fs.String("live-child", "", "(set by -jobs) record this process' live runs under this run id, leave the report to the parent")
 	liveFrom := fs.String("live-from", "", "live calibration: also tally (or only tally, with -live 0) the leaker runs recorded in these results directories, comma-separated")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -60,7 +62,8 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 		if len(pos) > 0 {
 			return usageError(fs, stderr, "-live takes no run directories to replay (give them to -live-from, or calibrate replays and live runs apart)")
 		}
-		return runLiveCalibration(liveOptions{runs: *liveRuns, from: splitList(*liveFrom), rules: cfg.Rules, multiples: cfg.Multiples, out: *out}, stdout, stderr)
+		return runLiveCalibration(liveOptions{runs: *liveRuns, from: splitList(*liveFrom), rules: cfg.Rules, multiples: cfg.Multiples, out: *out,
+			jobs: *jobs, childID: *liveChild}, stdout, stderr)
 	}
 	if *replays < 1 {
 		return usageError(fs, stderr, "-replays must be at least 1, got %d", *replays)

@@ -29,6 +29,11 @@ type liveOptions struct {
 	rules     []curve.Rules
 	multiples []float64
 	out       string
+	// jobs is how many relapse processes run the live runs at once.
+	jobs int
+	// childID, set by a parent's -jobs, records this process' runs under
+	// that run id and leaves the tally and the report to the parent.
+	childID string
 }
 
 // liveResults is where live runs are recorded, below the results
@@ -45,6 +50,14 @@ const liveResults = "calibration-live"
 func runLiveCalibration(opts liveOptions, stdout, stderr io.Writer) int {
 	if opts.runs < 0 {
 		fmt.Fprintf(stderr, "relapse calibrate: -live %d: want a number of runs per leak size\n", opts.runs)
+		return exitUsage
+	}
+	switch {
+	case opts.jobs < 1:
+		fmt.Fprintf(stderr, "relapse calibrate: -jobs %d: want at least 1 process\n", opts.jobs)
+		return exitUsage
+	case opts.jobs > 1 && opts.runs == 0:
+		fmt.Fprintf(stderr, "relapse calibrate: -jobs %d: no live runs to share; give -live N\n", opts.jobs)
 		return exitUsage
 	}
 	for _, dir := range opts.from {
@@ -65,14 +78,28 @@ func runLiveCalibration(opts liveOptions, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "relapse calibrate: %v\n", err)
 			return exitUsage
 		}
-		dir, ok := runLivePlan(ctx, p, opts.rules[0], logf)
-		if dir == "" {
-			return exitFail
+		if shares := liveShares(opts.runs, opts.jobs); len(shares) > 1 {
+			recorded, ok := runLiveJobs(ctx, opts, shares, stderr)
+			if len(recorded) == 0 {
+				return exitFail
+			}
+			if !ok {
+				code = exitFail
+			}
+			dirs = append(dirs, recorded...)
+		} else {
+			dir, ok := runLivePlan(ctx, p, opts.rules[0], opts.childID, logf)
+			if dir == "" {
+				return exitFail
+			}
+			if !ok {
+				code = exitFail
+			}
+			if opts.childID != "" {
+				return code
+			}
+			dirs = append(dirs, dir)
 		}
-		if !ok {
-			code = exitFail
-		}
-		dirs = append(dirs, dir)
 	}
 	l, err := live.Tally(dirs, opts.rules)
 	if err != nil {
@@ -101,11 +128,11 @@ func runLiveCalibration(opts liveOptions, stdout, stderr io.Writer) int {
 	return code
 }
 
-// runLivePlan runs every item of p on one engine and returns its results
-// directory ("" when none could be opened) and whether every item ran to a
+// runLivePlan runs every item of p on one engine (its run id: runID, or a
+// UTC timestamp when empty) and returns its results directory ("" when none could be opened) and whether every item ran to a
 // verdict. A wrong verdict is what the calibration measures, not a failure.
-func runLivePlan(ctx context.Context, p engine.Plan, rules curve.Rules, logf func(string, ...any)) (string, bool) {
-	eng, err := engine.Open(ctx, engine.Options{Results: filepath.Join(resultsBase(), liveResults), Logf: logf, Rules: rules})
+func runLivePlan(ctx context.Context, p engine.Plan, rules curve.Rules, runID string, logf func(string, ...any)) (string, bool) {
+	eng, err := engine.Open(ctx, engine.Options{Results: filepath.Join(resultsBase(), liveResults), RunID: runID, Logf: logf, Rules: rules})
 	if err != nil {
 		logf("relapse calibrate: %v", err)
 		return "", false

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,4 +93,28 @@ func TestCalibrateLiveTalliesRecordedRuns(t *testing.T) {
 	if !strings.Contains(errs, "want a number of runs") {
 		t.Errorf("-live -2: %s", errs)
 	}
+}
+
+// -jobs shares the runs per leak size out as evenly as they go, and never
+// starts a process with nothing to run.
+func TestLiveShares(t *testing.T) {
+	for _, tc := range []struct {
+		runs, jobs int
+		want       []int
+	}{
+		{runs: 20, jobs: 1, want: []int{20}},
+		{runs: 20, jobs: 6, want: []int{4, 4, 3, 3, 3, 3}},
+		{runs: 2, jobs: 6, want: []int{1, 1}},
+		{runs: 60, jobs: 4, want: []int{15, 15, 15, 15}},
+	} {
+		if got := liveShares(tc.runs, tc.jobs); !slices.Equal(got, tc.want) {
+			t.Errorf("liveShares(%d, %d) = %v, want %v", tc.runs, tc.jobs, got, tc.want)
+		}
+	}
+}
+
+// -jobs needs live runs to share and at least one process.
+func TestCalibrateJobsRefusesBadInput(t *testing.T) {
+	wantCode(t, []string{"calibrate", "-jobs", "0", "-live", "2"}, exitUsage)
+	wantCode(t, []string{"calibrate", "-jobs", "3", "-live", "0", "-live-from", writeLeakerRun(t)}, exitUsage)
 }
