@@ -42,7 +42,7 @@ type Live struct {
 	RunS     []float64 `json:"run_s"`
 	SampledS []float64 `json:"sampled_s"`
 	// WallS is the calibration's wall time when one command made it all,
-	// else the span of the runs' own times.
+	// else the time at least one results directory's runs were going.
 	WallS float64 `json:"wall_s"`
 }
 

@@ -212,3 +212,21 @@ func TestTallyRejudgesEveryRunUnderEveryRuleSet(t *testing.T) {
 		t.Errorf("a live-only report renders the replays' tables:\n%s", md)
 	}
 }
+
+// Directories run at once count once toward the wall time, and the gap
+// between two sessions' runs not at all.
+func TestCoveredCountsOverlapsOnce(t *testing.T) {
+	for _, tc := range []struct {
+		spans [][2]float64
+		want  float64
+	}{
+		{nil, 0},
+		{[][2]float64{{0, 10}}, 10},
+		{[][2]float64{{0, 10}, {5, 12}, {1, 3}}, 12},
+		{[][2]float64{{100, 130}, {0, 10}}, 40},
+	} {
+		if got := covered(tc.spans); got != tc.want {
+			t.Errorf("covered(%v) = %v, want %v", tc.spans, got, tc.want)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package live
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -35,7 +37,7 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 		}
 		(*cells)[i].Add(o)
 	}
-	first, last := -1.0, 0.0
+	var spans [][2]float64 // each results directory's, from its first start to its last end
 	falses := map[curve.Rules][]string{}
 	for _, dir := range dirs {
 		run, err := results.Load(dir)
@@ -43,6 +45,7 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 			return l, err
 		}
 		var starts []float64
+		span := [2]float64{-1, 0}
 		for _, res := range run.Results {
 			if res.Incident != ID {
 				continue
@@ -50,10 +53,10 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 			if !res.Started.IsZero() {
 				t := float64(res.Started.UnixMilli()) / 1000
 				starts = append(starts, t)
-				if first < 0 || t < first {
-					first = t
+				if span[0] < 0 || t < span[0] {
+					span[0] = t
 				}
-				last = max(last, t+res.DurationS)
+				span[1] = max(span[1], t+res.DurationS)
 			}
 			if res.Error != "" {
 				l.Errors = append(l.Errors, fmt.Sprintf("%s (%s): %s", res.Name(), run.ID, res.Error))
@@ -91,6 +94,9 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 			}
 			l.SampledS = append(l.SampledS, res.DurationS)
 		}
+		if span[0] >= 0 {
+			spans = append(spans, span)
+		}
 		slices.Sort(starts)
 		for i := 1; i < len(starts); i++ {
 			l.RunS = append(l.RunS, starts[i]-starts[i-1])
@@ -111,10 +117,25 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 	}
 	slices.Sort(l.RunS)
 	slices.Sort(l.SampledS)
-	if first >= 0 {
-		l.WallS = last - first
-	}
+	l.WallS = covered(spans)
 	return l, nil
+}
+
+// covered is the time at least one of spans was going: directories run at
+// once (relapse calibrate -jobs) count once, the hours between runs of
+// different days not at all.
+func covered(spans [][2]float64) float64 {
+	slices.SortFunc(spans, func(a, b [2]float64) int { return cmp.Compare(a[0], b[0]) })
+	total, end := 0.0, math.Inf(-1)
+	for _, s := range spans {
+		if s[0] > end {
+			total += s[1] - s[0]
+		} else if s[1] > end {
+			total += s[1] - end
+		}
+		end = max(end, s[1])
+	}
+	return total
 }
 
 // maxListed is how many false breaches of one rule set are listed by run:

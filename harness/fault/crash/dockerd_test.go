@@ -88,7 +88,8 @@ func TestPopulatePowerLossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pop.Networks) != 2 || len(pop.Running) != 4 || len(pop.Stopped) != 1 {
+	if len(pop.Networks) != 2 || len(pop.Running) != 4 || len(pop.Stopped) != 1 ||
+		slices.Contains(pop.Running, "") || slices.Contains(pop.Stopped, "") {
 		t.Fatalf("population %+v", pop)
 	}
 	if got := linkNames(t); !slices.Equal(got, hostLinks) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/relapse-dev/relapse/harness/runtime"
 )
@@ -113,28 +114,50 @@ func Populate(ctx context.Context, sb runtime.Sandbox, spec Spec) (Population, e
 		}
 		pop.Networks = append(pop.Networks, Network{Name: name, ID: id})
 	}
+	pop.Running = make([]string, spec.Networks*spec.RunningPerNetwork)
+	pop.Stopped = make([]string, spec.Stopped)
+	// Containers start populateWorkers at a time: a start is mostly waiting
+	// on runc and the network driver, and one at a time it was most of a
+	// power-loss variant's setup. The records are the same either way.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(populateWorkers)
 	for i, n := range pop.Networks {
 		for j := range spec.RunningPerNetwork {
-			id, err := runContainer(ctx, cli, fmt.Sprintf("%s%d-%d", NamePrefix, i, j), spec.Image, n.Name)
-			if err != nil {
-				return pop, err
-			}
-			pop.Running = append(pop.Running, id)
+			g.Go(func() error {
+				id, err := runContainer(gctx, cli, fmt.Sprintf("%s%d-%d", NamePrefix, i, j), spec.Image, n.Name)
+				pop.Running[i*spec.RunningPerNetwork+j] = id
+				return err
+			})
 		}
 	}
 	for k := range spec.Stopped {
 		n := pop.Networks[k%len(pop.Networks)]
-		id, err := runContainer(ctx, cli, fmt.Sprintf("%sstopped-%d", NamePrefix, k), spec.Image, n.Name)
-		if err != nil {
-			return pop, err
-		}
-		zero := 0
-		if _, err := cli.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &zero}); err != nil {
-			return pop, fmt.Errorf("populate: stop container %s: %w", id, err)
-		}
-		pop.Stopped = append(pop.Stopped, id)
+		g.Go(func() error {
+			id, err := runContainer(gctx, cli, fmt.Sprintf("%sstopped-%d", NamePrefix, k), spec.Image, n.Name)
+			if err != nil {
+				return err
+			}
+			zero := 0
+			if _, err := cli.ContainerStop(gctx, id, client.ContainerStopOptions{Timeout: &zero}); err != nil {
+				return fmt.Errorf("populate: stop container %s: %w", id, err)
+			}
+			pop.Stopped[k] = id
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		pop.Running, pop.Stopped = compact(pop.Running), compact(pop.Stopped)
+		return pop, err
 	}
 	return pop, nil
+}
+
+// populateWorkers is how many containers Populate starts at once.
+const populateWorkers = 4
+
+// compact drops the empty ids of containers that were never made.
+func compact(ids []string) []string {
+	return slices.DeleteFunc(ids, func(id string) bool { return id == "" })
 }
 
 // checkPrivateNetNS refuses a daemon in the harness' own network namespace.
