@@ -93,6 +93,16 @@ func TestWilson(t *testing.T) {
 	if r.Lo != 0 || r.Hi < 0.003 || r.Hi > 0.005 {
 		t.Fatalf("0 of 1000: %+v, want [0, ~0.38%%]", r)
 	}
+	// None and all are exact at their end for any n (rounding once left
+	// 0 of 361 with a lower bound of 1e-18).
+	for n := 1; n <= 1000; n++ {
+		if r := NewRate(0, n); r.Lo != 0 {
+			t.Fatalf("0 of %d: lower bound %g, want 0", n, r.Lo)
+		}
+		if r := NewRate(n, n); r.Hi != 1 {
+			t.Fatalf("%d of %d: upper bound %g, want 1", n, n, r.Hi)
+		}
+	}
 	r = NewRate(50, 100)
 	if math.Abs(r.Lo-0.404) > 0.002 || math.Abs(r.Hi-0.596) > 0.002 {
 		t.Fatalf("50 of 100: %+v, want ~[40.4%%, 59.6%%]", r)

@@ -24,5 +24,13 @@ func NewRate(k, n int) Rate {
 	mid := (p + z*z/(2*nn)) / den
 	half := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn)) / den
 	r.P, r.Lo, r.Hi = p, math.Max(0, mid-half), math.Min(1, mid+half)
+	// At none and at all the bound is exact; rounding would leave a lower
+	// bound of 1e-18 that prints as "0.00%".
+	switch k {
+	case 0:
+		r.Lo = 0
+	case n:
+		r.Hi = 1
+	}
 	return r
 }
