@@ -118,7 +118,9 @@ func Populate(ctx context.Context, sb runtime.Sandbox, spec Spec) (Population, e
 	pop.Stopped = make([]string, spec.Stopped)
 	// Containers start populateWorkers at a time: a start is mostly waiting
 	// on runc and the network driver, and one at a time it was most of a
-	// power-loss variant's setup. The records are the same either way.
+	// power-loss variant's setup. The same records result, written in the
+	// order the starts finish; the stores' page layout already varied from
+	// run to run with the random container ids.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(populateWorkers)
 	for i, n := range pop.Networks {
