@@ -10,7 +10,8 @@
 #                                    the verdict rules' false-breach rate, power and time to verdict
 #   make calibrate-live [LIVE_RUNS=20] [LIVE_MULTIPLES=0,0.5,1,2,4] [LIVE_JOBS=1]
 #                                    the same on live runs of a daemon with a known leak (images/leaker),
-#                                    LIVE_RUNS per leak size on private dockerds (~40 s each; not in make test)
+#                                    LIVE_RUNS per leak size on private dockerds (~30 s each, LIVE_JOBS at once;
+#                                    not in make test)
 #   make bench                       the harness' hot paths, and the sampler's CPU per sample on a private
 #                                    dockerd beside the Docker stats API (results/bench.txt)
 #   make track-record                README.md's track record from docs/track-record/summary.json

@@ -51,7 +51,7 @@ func TestRelapseLeavesTheHostRuntimesAlone(t *testing.T) {
 	h := startHost(t, ctx, t.TempDir())
 	h.witnesses(img.Tar, img.Ref)
 	hostCD, hostDD := h.containerd.pid, h.dockerd.pid
-	before, err := take(hostCD, hostDD)
+	before, err := settled(hostCD, hostDD)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // snapshot is the host runtimes' state as a sorted list of lines, so two
@@ -153,6 +154,32 @@ func isMetadata(p string) bool {
 }
 
 // diff lists the lines only in a (-) and only in b (+).
+// settled takes the host state once it has stopped changing by itself,
+// three equal snapshots a second apart, or the last of 30: the witnesses'
+// `ctr images import` leaves the archive's OCI index blob unreferenced, and
+// the host containerd's garbage collector removes it when it next runs,
+// which can be after relapse has started.
+func settled(hostContainerd, hostDockerd int) (snapshot, error) {
+	last, err := take(hostContainerd, hostDockerd)
+	if err != nil {
+		return nil, err
+	}
+	for same, i := 0, 0; same < 2 && i < 30; i++ {
+		time.Sleep(time.Second)
+		now, err := take(hostContainerd, hostDockerd)
+		if err != nil {
+			return nil, err
+		}
+		if len(diff(last, now)) == 0 {
+			same++
+		} else {
+			same = 0
+		}
+		last = now
+	}
+	return last, nil
+}
+
 func diff(a, b snapshot) []string {
 	in := func(s snapshot) map[string]int {
 		m := map[string]int{}
