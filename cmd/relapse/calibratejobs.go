@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/relapse-dev/relapse/harness/curve"
 )
 
 // childWaitDelay bounds how long a live child may take to clean up after
@@ -58,7 +60,7 @@ func runLiveJobs(ctx context.Context, opts liveOptions, shares []int, stderr io.
 	for k, n := range shares {
 		id := fmt.Sprintf("%s-j%d", base, k+1)
 		args := []string{"calibrate", "-live", strconv.Itoa(n), "-multiples", joinFloats(opts.multiples),
-			"-rules", joinRules(opts), "-live-child", id}
+			"-rules", joinRules(opts.rules), "-live-child", id}
 		cmd := exec.CommandContext(ctx, exe, args...)
 		// Ctrl-C reaches the children through the terminal too; either
 		// way they get SIGTERM, clean up their sandbox and stop.
@@ -119,9 +121,9 @@ func joinFloats(fs []float64) string {
 }
 
 // joinRules writes the rule sets back as a -rules list.
-func joinRules(opts liveOptions) string {
-	parts := make([]string, len(opts.rules))
-	for i, r := range opts.rules {
+func joinRules(rules []curve.Rules) string {
+	parts := make([]string, len(rules))
+	for i, r := range rules {
 		parts[i] = string(r)
 	}
 	return strings.Join(parts, ",")

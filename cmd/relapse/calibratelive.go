@@ -129,8 +129,9 @@ func runLiveCalibration(opts liveOptions, stdout, stderr io.Writer) int {
 }
 
 // runLivePlan runs every item of p on one engine (its run id: runID, or a
-// UTC timestamp when empty) and returns its results directory ("" when none could be opened) and whether every item ran to a
-// verdict. A wrong verdict is what the calibration measures, not a failure.
+// UTC timestamp when empty) and returns its results directory ("" when
+// none could be opened) and whether every item ran to a verdict. A wrong
+// verdict is what the calibration measures, not a failure.
 func runLivePlan(ctx context.Context, p engine.Plan, rules curve.Rules, runID string, logf func(string, ...any)) (string, bool) {
 	eng, err := engine.Open(ctx, engine.Options{Results: filepath.Join(resultsBase(), liveResults), RunID: runID, Logf: logf, Rules: rules})
 	if err != nil {

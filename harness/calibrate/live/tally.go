@@ -45,7 +45,7 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 			return l, err
 		}
 		var starts []float64
-		span := [2]float64{-1, 0}
+		end := 0.0
 		for _, res := range run.Results {
 			if res.Incident != ID {
 				continue
@@ -53,10 +53,7 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 			if !res.Started.IsZero() {
 				t := float64(res.Started.UnixMilli()) / 1000
 				starts = append(starts, t)
-				if span[0] < 0 || t < span[0] {
-					span[0] = t
-				}
-				span[1] = max(span[1], t+res.DurationS)
+				end = max(end, t+res.DurationS)
 			}
 			if res.Error != "" {
 				l.Errors = append(l.Errors, fmt.Sprintf("%s (%s): %s", res.Name(), run.ID, res.Error))
@@ -94,10 +91,10 @@ func Tally(dirs []string, rules []curve.Rules) (calibrate.Live, error) {
 			}
 			l.SampledS = append(l.SampledS, res.DurationS)
 		}
-		if span[0] >= 0 {
-			spans = append(spans, span)
-		}
 		slices.Sort(starts)
+		if len(starts) > 0 {
+			spans = append(spans, [2]float64{starts[0], end})
+		}
 		for i := 1; i < len(starts); i++ {
 			l.RunS = append(l.RunS, starts[i]-starts[i-1])
 		}
