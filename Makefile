@@ -1,6 +1,7 @@
 # relapse: reproduce container-runtime incidents on demand and catch their return.
 #
-#   make reproduce [INCIDENT=<id>]   the main job: run incident scenarios, write results/
+#   make reproduce [INCIDENT=<id>] [JOBS=2]
+#                                    the main job: run incident scenarios, write results/
 #   make test                        unit tests + e2e suites (what CI runs)
 #   make matrix [INCIDENT=<id>] [RUNTIMES="containerd-1.7.24 containerd-2.3.5/runc-1.3.6 dockerd-29.8.1 ..."] [VARIANT=<name>]
 #                                    every variant on every runtime build, one report
@@ -26,9 +27,16 @@ INCIDENT    ?=
 VARIANT     ?=
 RESULTS     ?= $(CURDIR)/results
 GINKGO      := $(GO) tool ginkgo
-# Ginkgo flags shared by every suite run: serial (the specs measure one
-# machine), progress on, a JUnit report, and fail when a filter selects nothing.
-GINKGO_FLAGS ?= -v --fail-on-empty --poll-progress-after=120s --timeout=80m
+# Runs at once: each in its own relapse (or Ginkgo) process and private
+# sandbox. Most variants wait on their incident's pace (a stop call's 2 s
+# deadline, a probe timeout, a settle, a daemon's own timer), so two share
+# 2 cores; the incidents that need the machine to themselves (Incident.Alone:
+# machine-wide counters, a core-bound writer) run after the others, one at
+# a time. JOBS=1 runs everything one after the other.
+JOBS        ?= 2
+# Ginkgo flags shared by every suite run: JOBS processes, progress on, a
+# JUnit report, and fail when a filter selects nothing.
+GINKGO_FLAGS ?= -v --procs=$(JOBS) --fail-on-empty --poll-progress-after=120s --timeout=80m
 # The matrix's runtime builds (cells): what users run and upgrade to, each
 # minor line's Debian or newest release. A dockerd runs with its release's
 # containerd and runc (harness/engine/companions.go); a cell can name
@@ -104,17 +112,17 @@ plan: relapse
 
 ## reproduce: run every incident (or INCIDENT=<id>, VARIANT=<name>), write results/, print the verdict table
 reproduce: deps relapse
-	@$(RELAPSE) run $(SELECT)
+	@$(RELAPSE) run $(SELECT) -jobs $(JOBS)
 
 ## matrix: every variant (or INCIDENT's, or VARIANT) on every build in RUNTIMES, into ONE report
 matrix: deps relapse
-	@start=$$(date +%s); rc=0; $(RELAPSE) run $(SELECT) -runtimes '$(RUNTIMES)' || rc=$$?; \
+	@start=$$(date +%s); rc=0; $(RELAPSE) run $(SELECT) -runtimes '$(RUNTIMES)' -jobs $(JOBS) || rc=$$?; \
 	  echo "matrix over $(RUNTIMES): $$(( $$(date +%s) - start ))s"; exit $$rc
 
 ## regression: judge CONTAINERD_CONFIG and/or DOCKERD_CONFIG against every incident's budgets
 regression: deps relapse
 	@test -n "$(CONTAINERD_CONFIG)$(DOCKERD_CONFIG)" || { echo "make regression: give CONTAINERD_CONFIG=<config.toml> and/or DOCKERD_CONFIG=<daemon.json> (the configuration to judge)" >&2; exit 2; }
-	@$(RELAPSE) run $(INCIDENT) $(if $(CONTAINERD_CONFIG),-containerd-config '$(CONTAINERD_CONFIG)',) $(if $(DOCKERD_CONFIG),-dockerd-config '$(DOCKERD_CONFIG)',)
+	@$(RELAPSE) run $(INCIDENT) -jobs $(JOBS) $(if $(CONTAINERD_CONFIG),-containerd-config '$(CONTAINERD_CONFIG)',) $(if $(DOCKERD_CONFIG),-dockerd-config '$(DOCKERD_CONFIG)',)
 
 ## track-record: rewrite README.md's track record from docs/track-record/summary.json
 ## (make it from a run with: relapse merge -supersede -out docs/track-record-new results/<run>...)

@@ -34,8 +34,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"run", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F]", "run incidents end to end on private runtimes and write results/<run>; exit 1 if any run is not ok", runRun},
-		{"plan", "[ID] [same flags as run] [-builds|-json]", "print what run would run and the verdict each must give; -builds: only the runtime builds it needs", runPlan},
+		{"run", "[ID...] [-variant V] [-label L] [-runtimes CELLS] [-jobs N] [-containerd-config F] [-dockerd-config F]", "run incidents end to end on private runtimes and write results/<run>; exit 1 if any run is not ok", runRun},
+		{"plan", "[ID...] [same flags as run] [-builds|-json]", "print what run would run and the verdict each must give; -builds: only the runtime builds it needs", runPlan},
 		{"judge", "[-rules v1|v2|v3] DIR", "recompute every verdict of a saved run from its series (-rules: replay it under other verdict rules and explain each change); exit 1 on any difference from summary.json", runJudge},
 		{"calibrate", "[-replays N] [-real DIR...] [-out DIR] | -live N [-live-from DIR,...]", "replay series of known truth through the watcher's looks under each verdict rule set: false-breach rate, power, time to verdict; writes calibration.md/.json and SVG plots; -live: run the leaker N times per leak size on private dockerds and tally those live runs the same way (live.md)", runCalibrate},
 		{"list", "", "list the incidents: id, runtime, variants, title", runList},

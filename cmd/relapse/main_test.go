@@ -133,9 +133,14 @@ func TestListAndPlan(t *testing.T) {
 	if _, want := scenarios.All().ByID("no-such-incident"); want == nil || !strings.Contains(errs, want.Error()) {
 		t.Errorf("plan of an unknown id: stderr %q, want the error %v", errs, want)
 	}
-	_, errs = wantCode(t, []string{"plan", "a", "b"}, exitUsage)
-	if !strings.Contains(errs, "at most one incident id, got 2") {
-		t.Errorf("stderr %q", errs)
+	// Several incidents: each one's items, in the order named.
+	out, _ = wantCode(t, []string{"plan", "dockerd-restore-hang", "containerd-huge-log-line"}, exitOK)
+	if r, h := strings.Index(out, "dockerd-restore-hang/lock-held"), strings.Index(out, "containerd-huge-log-line/unlimited"); r < 0 || h < r || strings.Contains(out, "php-tmpfile-dentry") {
+		t.Errorf("plan of two incidents:\n%s\nwant restore-hang's variants, then huge-log-line's, and nothing else", out)
+	}
+	_, errs = wantCode(t, []string{"plan", "containerd-huge-log-line", "containerd-huge-log-line"}, exitUsage)
+	if !strings.Contains(errs, "containerd-huge-log-line is named twice") {
+		t.Errorf("plan of one id twice: stderr %q", errs)
 	}
 
 	// A matrix: what runs on each build, and with what expectation.

@@ -17,7 +17,7 @@ import (
 // each cell's runtime, containerd and runc); -cells only the matrix cells
 // that run something (the nightly's jobs); -json the plan for other tools.
 func runPlan(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("plan", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-builds|-cells|-json]", stderr)
+	fs := newFlags("plan", "[ID...] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-builds|-cells|-json]", stderr)
 	sel := selectionFlags(fs)
 	builds := fs.Bool("builds", false, "print only the runtime builds the plan needs, space separated")
 	cells := fs.Bool("cells", false, "print only the matrix cells that run something, space separated")

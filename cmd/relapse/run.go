@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,10 +26,12 @@ import (
 // image builds, the sandbox, the drive with its live slope, the verdict.
 // Ctrl-C stops the current variant and still cleans up everything it made.
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "[ID] [-variant V] [-label L] [-runtimes CELLS] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID] [-rules v1|v2|v3]", stderr)
+	fs := newFlags("run", "[ID...] [-variant V] [-label L] [-runtimes CELLS] [-jobs N] [-containerd-config F] [-dockerd-config F] [-results DIR] [-run-id ID] [-rules v1|v2|v3]", stderr)
 	sel := selectionFlags(fs)
 	resultsDir := fs.String("results", os.Getenv("RELAPSE_RESULTS"), "results directory (default <repo>/results, or $RELAPSE_RESULTS)")
 	runID := fs.String("run-id", os.Getenv("RELAPSE_RUN_ID"), "the run's id and directory name (default a UTC timestamp)")
+	jobs := fs.Int("jobs", 0, "runs at once, each in its own relapse process and sandbox (default $RELAPSE_JOBS, else 1); the incidents that need the machine to themselves run after the others, alone")
+	child := fs.String("run-child", "", "(set by -jobs) run the items named on stdin, recording them in this directory")
 	rulesFlag := fs.String("rules", os.Getenv("RELAPSE_RULES"), "verdict rules: v1 (Sen's interval, point estimate), v2 (calibrated, sequential, three-way) or v3 (v2 with block means in seconds; docs/calibration: 1.3% false breaches on rotated real holds, v1 32.9%); default $RELAPSE_RULES, else "+string(curve.DefaultRules))
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -43,9 +46,15 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "relapse run: %v\n", err)
 		return exitUsage
 	}
+	if *jobs, err = runJobsFlag(*jobs, os.Getenv("RELAPSE_JOBS")); err != nil {
+		return usageError(fs, stderr, "%v", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logf := timedLogf(stderr)
+	if *child != "" {
+		return runChild(ctx, p, *child, engine.Options{Logf: logf, Rules: rules}, os.Stdin, stdout, logf)
+	}
 	for _, n := range p.NotJudged {
 		logf("not judged: %s", n)
 	}
@@ -65,6 +74,19 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		code = exitFail
 	}
 	if len(items) == 0 {
+		return code
+	}
+	if *jobs > 1 && len(items) > 1 {
+		run, dir, err := runJobs(ctx, items, *jobs, args, *resultsDir, *runID, stderr, logf)
+		if err != nil {
+			fmt.Fprintf(stderr, "relapse run: %v\n", err)
+			return exitFail
+		}
+		if !explainJobs(stdout, items, run, dir) {
+			code = exitFail
+		}
+		fmt.Fprint(stdout, report.Table(run))
+		fmt.Fprintf(stdout, "results: %s\n", dir)
 		return code
 	}
 	eng, err := engine.Open(ctx, engine.Options{Results: *resultsDir, RunID: *runID, Logf: logf, Rules: rules})
@@ -157,4 +179,21 @@ func ensureBuilds(ctx context.Context, builds []string, stderr io.Writer, logf f
 	}
 	logf("runtime builds ready in %s", time.Since(start).Round(time.Second))
 	return nil
+}
+
+// runJobsFlag is -jobs as given, else $RELAPSE_JOBS, else 1.
+func runJobsFlag(flagged int, env string) (int, error) {
+	switch {
+	case flagged > 0:
+		return flagged, nil
+	case flagged < 0:
+		return 0, fmt.Errorf("-jobs %d: give the number of runs at once, 1 or more", flagged)
+	case env == "":
+		return 1, nil
+	}
+	n, err := strconv.Atoi(env)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("RELAPSE_JOBS=%q: give the number of runs at once, 1 or more", env)
+	}
+	return n, nil
 }

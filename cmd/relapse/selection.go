@@ -28,18 +28,36 @@ func selectionFlags(fs *flag.FlagSet) selection {
 	}
 }
 
-// plan turns the flags and the optional incident id into the plan; every
-// mistake is one line naming what is wrong and what to write instead.
+// plan turns the flags and the incident ids (none: every incident) into
+// the plan, one incident's items after the other's in the order given;
+// every mistake is one line naming what is wrong and what to write
+// instead.
 func (s selection) plan(args []string) (engine.Plan, error) {
 	// An empty word is no id: `make reproduce INCIDENT=` may pass one.
-	pos := slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "" })
-	if len(pos) > 1 {
-		return engine.Plan{}, fmt.Errorf("takes at most one incident id, got %d: %q", len(pos), strings.Join(pos, " "))
+	ids := slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "" })
+	if len(ids) <= 1 {
+		return s.planOf(strings.Join(ids, ""))
 	}
-	f := engine.Filter{Variant: *s.variant, Label: *s.label}
-	if len(pos) == 1 {
-		f.Incident = pos[0]
+	var p engine.Plan
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			return engine.Plan{}, fmt.Errorf("incident %s is named twice: give each id once", id)
+		}
+		seen[id] = true
+		one, err := s.planOf(id)
+		if err != nil {
+			return engine.Plan{}, err
+		}
+		p.Items = append(p.Items, one.Items...)
+		p.NotJudged = append(p.NotJudged, one.NotJudged...)
 	}
+	return p, nil
+}
+
+// planOf is the plan of one incident id, or of all of them for "".
+func (s selection) planOf(id string) (engine.Plan, error) {
+	f := engine.Filter{Incident: id, Variant: *s.variant, Label: *s.label}
 	if strings.TrimSpace(*s.runtimes) != "" {
 		cells, err := engine.ParseCells(*s.runtimes)
 		if err != nil {

@@ -21,8 +21,10 @@ import (
 	"github.com/relapse-dev/relapse/harness/workload"
 )
 
-// Engine runs plan items one at a time (they measure one machine) and
-// records their results. Not safe for concurrent Runs.
+// Engine runs plan items one at a time and records their results. Not
+// safe for concurrent Runs: runs side by side are separate processes, each
+// with its own Engine recording a part of the run (relapse run -jobs,
+// ginkgo --procs; results.MergeParts joins the parts).
 type Engine struct {
 	store       Recorder
 	sandboxes   SandboxFactory
@@ -100,9 +102,9 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := o.Results
-	if dir == "" {
-		dir = filepath.Join(root, "results")
+	dir, err := ResultsDir(o.Results)
+	if err != nil {
+		return nil, err
 	}
 	store, err := results.Open(dir, o.RunID, report.Renderer{})
 	if err != nil {
@@ -126,6 +128,19 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		return store.Close()
 	}
 	return e, nil
+}
+
+// ResultsDir is the results directory runs are recorded in: dir, or the
+// repository's results/ when dir is empty.
+func ResultsDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	root, err := workload.FindRepoRoot(".")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "results"), nil
 }
 
 // Dir is the run's results directory.

@@ -50,6 +50,12 @@ type Incident struct {
 	// NotJudged says why regression mode does not judge this incident
 	// (when Regression is empty).
 	NotJudged string
+	// Alone says why the incident's variants need the machine to
+	// themselves: they change or measure something machine-wide (the
+	// kernel's caches) or load it enough to pace a neighbour's drive.
+	// Empty: a run with several jobs may run them beside other variants,
+	// each in its own sandbox.
+	Alone string
 }
 
 // Image is a workload image: a directory under images/ holding either a

@@ -93,6 +93,9 @@ func Incident() incident.Incident {
 		Fixed:     "mount a tmpfs on /tmp (emptyDir medium: Memory, --tmpfs /tmp), or keep bodies under upload spooling's 16 KiB",
 		Images:    []incident.Image{uploadImage, pauseImage},
 		NotJudged: "a kernel accounting effect fixed in the pod spec, not by a runtime setting or version",
+		// The negative dentries are counted machine-wide: a neighbour's
+		// image imports and container churn would add their own.
+		Alone: "counts the machine's negative dentries (/proc/sys/fs/dentry-state) and drives PHP-FPM on every core",
 		Variants: []incident.Variant{
 			// In the guests too: the charge is the kernel's, and the seed
 			// says its outcome depends on the kernel.

@@ -159,6 +159,11 @@ func TestKillLoopFixInAB(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("make matrix exited %d:\n%s", code, tail(out))
 	}
+	// make matrix runs JOBS (2) at once: the two builds' kill loops ran
+	// side by side, each on its own dockerd, into one run.
+	if !strings.Contains(out, "2 runs in 2 processes at once") {
+		t.Errorf("make matrix did not run the two builds side by side:\n%s", tail(out))
+	}
 	dir, r := latest(t, results)
 	verdicts := map[string]string{}
 	for _, res := range r.Results {
@@ -278,7 +283,7 @@ func run(t *testing.T, timeout time.Duration, name string, args ...string) (stri
 var inherited = map[string]bool{
 	"MAKEFLAGS": true, "MFLAGS": true, "MAKELEVEL": true, "MAKEOVERRIDES": true,
 	"INCIDENT": true, "RUNTIMES": true, "VARIANT": true, "RESULTS": true, "LABELS": true, "FOCUS": true,
-	"GINKGO_FLAGS": true, "CONTAINERD_CONFIG": true, "DOCKERD_CONFIG": true,
+	"GINKGO_FLAGS": true, "JOBS": true, "CONTAINERD_CONFIG": true, "DOCKERD_CONFIG": true,
 }
 
 // latest loads the run results/latest points at.

@@ -19,6 +19,7 @@ import (
 	"github.com/relapse-dev/relapse/harness/engine"
 	"github.com/relapse-dev/relapse/harness/incident"
 	"github.com/relapse-dev/relapse/harness/report"
+	resultspkg "github.com/relapse-dev/relapse/harness/results"
 )
 
 // EnvRules picks the verdict rules the suite judges with (v1, v2, v3; empty:
@@ -44,25 +45,63 @@ func Specs(cat incident.Catalog) {
 }
 
 func declare(p engine.Plan) {
-	var eng *engine.Engine
-	ginkgo.BeforeSuite(func(ctx ginkgo.SpecContext) {
+	var (
+		eng *engine.Engine
+		// run is the run directory the processes' parts merge into when
+		// Ginkgo runs the suite in several processes (ginkgo -procs N);
+		// empty when one process records the run itself.
+		run string
+	)
+	ginkgo.SynchronizedBeforeSuite(func(ctx ginkgo.SpecContext) []byte {
+		if suiteConfig, _ := ginkgo.GinkgoConfiguration(); suiteConfig.ParallelTotal < 2 {
+			return nil
+		}
+		results, err := engine.ResultsDir(os.Getenv("RELAPSE_RESULTS"))
+		gomega.Expect(err).NotTo(gomega.HaveOccurred())
+		dir, err := resultspkg.Claim(results, os.Getenv("RELAPSE_RUN_ID"))
+		gomega.Expect(err).NotTo(gomega.HaveOccurred())
+		return []byte(dir)
+	}, func(ctx ginkgo.SpecContext, claimed []byte) {
 		rules, err := curve.ParseRules(os.Getenv(EnvRules))
 		gomega.Expect(err).NotTo(gomega.HaveOccurred(), EnvRules)
-		eng, err = engine.Open(ctx, engine.Options{
+		opts := engine.Options{
 			Results: os.Getenv("RELAPSE_RESULTS"), RunID: os.Getenv("RELAPSE_RUN_ID"), Logf: Logf(ginkgo.GinkgoWriter), Rules: rules,
-		})
+		}
+		if run = string(claimed); run != "" {
+			opts.Results = filepath.Join(run, resultspkg.PartsDir)
+			opts.RunID = fmt.Sprintf("p%d", ginkgo.GinkgoParallelProcess())
+		}
+		eng, err = engine.Open(ctx, opts)
 		gomega.Expect(err).NotTo(gomega.HaveOccurred())
 		for _, n := range p.NotJudged {
 			fmt.Fprintf(ginkgo.GinkgoWriter, "not judged: %s\n", n)
 		}
 	})
-	ginkgo.ReportAfterSuite("results", func(r ginkgo.Report) {
-		if eng == nil {
-			return
+	// With several processes, each closes its part, then the first merges
+	// them into the run one process would have recorded.
+	ginkgo.SynchronizedAfterSuite(func() {
+		if run != "" && eng != nil {
+			gomega.Expect(eng.Close()).To(gomega.Succeed())
 		}
-		gomega.Expect(reporters.GenerateJUnitReport(r, filepath.Join(eng.Dir(), "junit.xml"))).To(gomega.Succeed())
-		gomega.Expect(eng.Close()).To(gomega.Succeed())
-		fmt.Fprintf(os.Stdout, "\nresults: %s\n", eng.Dir())
+	}, func() {
+		if run != "" {
+			_, err := resultspkg.MergeParts(run, report.Renderer{})
+			gomega.Expect(err).NotTo(gomega.HaveOccurred())
+		}
+	})
+	ginkgo.ReportAfterSuite("results", func(r ginkgo.Report) {
+		dir := run
+		if dir == "" {
+			if eng == nil {
+				return
+			}
+			dir = eng.Dir()
+		}
+		gomega.Expect(reporters.GenerateJUnitReport(r, filepath.Join(dir, "junit.xml"))).To(gomega.Succeed())
+		if run == "" {
+			gomega.Expect(eng.Close()).To(gomega.Succeed())
+		}
+		fmt.Fprintf(os.Stdout, "\nresults: %s\n", dir)
 	})
 	// One container keeps the plan's order: Ginkgo shuffles only top-level
 	// containers.
@@ -72,7 +111,7 @@ func declare(p engine.Plan) {
 // specs declares one spec per plan item, run by the suite's engine.
 func specs(p engine.Plan, engineOf func() *engine.Engine) {
 	for _, it := range p.Items {
-		ginkgo.It(it.Name()+" must "+string(it.Expect), ginkgo.Label(it.Labels()...), func(ctx ginkgo.SpecContext) {
+		body := func(ctx ginkgo.SpecContext) {
 			ginkgo.By("running " + it.Name() + ": " + it.Why)
 			eng := engineOf()
 			res, err := eng.Run(ctx, it)
@@ -83,8 +122,20 @@ func specs(p engine.Plan, engineOf func() *engine.Engine) {
 				ginkgo.Fail(report.RegressionFailure(res, eng.Dir()))
 			}
 			gomega.Expect(res.Verdict).To(gomega.Equal(res.Expect), "%s on %s %s: %s", it.Name(), res.Runtime, res.Version, report.Explain(res))
-		}, ginkgo.SpecTimeout(it.Timeout()), ginkgo.FlakeAttempts(max(it.Variant.Attempts, 1)))
+		}
+		ginkgo.It(it.Name()+" must "+string(it.Expect), append([]any{ginkgo.Label(it.Labels()...), body}, decorators(it)...)...)
 	}
+}
+
+// decorators are an item's spec decorators: its timeout and attempts, and
+// Serial for an item that needs the machine to itself (in a parallel run
+// Ginkgo runs those after the others, one at a time).
+func decorators(it engine.Item) []any {
+	d := []any{ginkgo.SpecTimeout(it.Timeout()), ginkgo.FlakeAttempts(max(it.Variant.Attempts, 1))}
+	if it.Alone() {
+		d = append(d, ginkgo.Serial)
+	}
+	return d
 }
 
 // Logf returns a printf that writes whole lines to w (GinkgoWriter), so

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/relapse-dev/relapse/harness/curve"
+	"github.com/relapse-dev/relapse/harness/engine"
+	"github.com/relapse-dev/relapse/harness/results"
+	"github.com/relapse-dev/relapse/scenarios"
+)
+
+func TestRunJobsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		flagged int
+		env     string
+		want    int
+		err     string
+	}{
+		{0, "", 1, ""},
+		{0, "3", 3, ""},
+		{2, "3", 2, ""},
+		{0, "two", 0, `RELAPSE_JOBS="two"`},
+		{0, "0", 0, `RELAPSE_JOBS="0"`},
+		{-1, "", 0, "-jobs -1"},
+	} {
+		n, err := runJobsFlag(tc.flagged, tc.env)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("-jobs %d, RELAPSE_JOBS=%q: %d, %v; want an error naming %s", tc.flagged, tc.env, n, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || n != tc.want {
+			t.Errorf("-jobs %d, RELAPSE_JOBS=%q: %d, %v; want %d", tc.flagged, tc.env, n, err, tc.want)
+		}
+	}
+	if code, _, errs := relapse(t, "run", "-jobs", "-2", "containerd-huge-log-line"); code != exitUsage || !strings.Contains(errs, "-jobs -2") {
+		t.Errorf("relapse run -jobs -2: exit %d, %q; want a usage error naming -jobs", code, errs)
+	}
+}
+
+// TestAloneIsInThePlan: the incidents that need the machine to themselves
+// carry the alone label, so `relapse plan -label alone` lists what a run
+// with several jobs keeps for last.
+func TestAloneIsInThePlan(t *testing.T) {
+	p, err := engine.NewPlan(scenarios.All(), engine.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := map[string]bool{}
+	for _, it := range p.Items {
+		if it.Alone() {
+			alone[it.Incident.ID] = true
+		}
+	}
+	if !alone["php-tmpfile-dentry"] || !alone["containerd-huge-log-line"] || len(alone) != 2 {
+		t.Errorf("alone incidents %v, want php-tmpfile-dentry (machine-wide dentries) and containerd-huge-log-line (a core-bound writer)", alone)
+	}
+	out, _ := wantCode(t, []string{"plan", "-label", engine.AloneLabel}, exitOK)
+	if !strings.Contains(out, "php-tmpfile-dentry/small-bodies") || strings.Contains(out, "dockerd-kill-dstate") {
+		t.Errorf("relapse plan -label alone:\n%s\nwant the php variants and not the kill loop", out)
+	}
+}
+
+// TestExplainJobs: after a run with jobs, every item missing from the
+// merged run or off its expected verdict gets a line, and only those.
+func TestExplainJobs(t *testing.T) {
+	p, err := engine.NewPlan(scenarios.All(), engine.Filter{Incident: "containerd-huge-log-line"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := results.Run{Results: []results.Result{{
+		Incident: "containerd-huge-log-line", Variant: "unlimited", Runtime: "containerd", Version: "1.6.20",
+		Expect: string(curve.Breach), Verdict: string(curve.Breach), OK: true,
+	}}}
+	var out bytes.Buffer
+	if explainJobs(&out, p.Items, run, "results/x") {
+		t.Errorf("a run missing the default variant explained as ok")
+	}
+	if got := out.String(); !strings.Contains(got, "containerd-huge-log-line/default: not run") || strings.Contains(got, "unlimited") {
+		t.Errorf("explanations:\n%s\nwant one line, for the default variant that was not run", got)
+	}
+}
