@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +36,10 @@ const doneLine = "relapse-item-done"
 // on stdin, one at a time, recording them in dir (a part of the parent's
 // run), and answers each with doneLine on stdout.
 func runChild(ctx context.Context, p engine.Plan, dir string, opts engine.Options, stdin io.Reader, stdout io.Writer, logf func(string, ...any)) int {
+	// A parent that dies leaves this child's stderr a broken pipe: writing
+	// to it must fail quietly, not kill the child before it has cleaned up
+	// (its parent's death reaches it as SIGTERM).
+	signal.Ignore(syscall.SIGPIPE)
 	opts.Results, opts.RunID = filepath.Dir(dir), filepath.Base(dir)
 	eng, err := engine.Open(ctx, opts)
 	if err != nil {
@@ -183,6 +189,10 @@ func startChild(ctx context.Context, exe, name, part string, args []string, stde
 	// they get SIGTERM, stop their item, clean up its sandbox and exit.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = childWaitDelay
+	// A parent killed outright (SIGKILL) cannot stop its children: they
+	// get SIGTERM from the kernel instead and clean up as after Ctrl-C.
+	// Pdeathsig follows the thread that forks, so the start keeps to one.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -195,7 +205,10 @@ func startChild(ctx context.Context, exe, name, part string, args []string, stde
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	goruntime.LockOSThread()
+	err = cmd.Start()
+	goruntime.UnlockOSThread()
+	if err != nil {
 		return nil, fmt.Errorf("starting %s %s: %w", exe, strings.Join(cmd.Args[1:], " "), err)
 	}
 	c := &jobChild{name: name, cmd: cmd, in: in, out: bufio.NewScanner(stdout)}

@@ -41,6 +41,64 @@ func TestCtrlCMidRunLeavesNothing(t *testing.T) {
 // released, the reader die, and dockerd, its containerd and shims go.
 func TestCtrlCWithReaderInDLeavesNothing(t *testing.T) {
 	ctrlC(t, "dockerd-kill-dstate", "in D at", "-variant", "dstate")
+	assertNoHang(t)
+}
+
+// TestCtrlCWithJobsLeavesNothing interrupts two kill loops running side by
+// side (relapse run -jobs 2: a parent and two child processes, each child
+// with its own dockerd and a reader in D): Ctrl-C reaches all three, and
+// both children release their hang and clean up.
+func TestCtrlCWithJobsLeavesNothing(t *testing.T) {
+	before, procs := roots(t), processes()
+	run := startSuite(t, "dockerd-kill-dstate", "-jobs", "2")
+	for range 2 {
+		run.WaitLine(t, "in D at", 2*time.Minute)
+	}
+	mid := newRoots(t, before)
+	t.Logf("interrupting with both variants running in %v", mid)
+	if err := syscall.Kill(-run.Cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	run.WaitExit(t, 2*time.Minute)
+	assertNothingLeft(t, mid, procs)
+	assertNoHang(t)
+}
+
+// TestKilledJobsParentLeavesNothing SIGKILLs the parent of two kill loops
+// running side by side, and only the parent: its children get SIGTERM from
+// the kernel and clean up on their own, with no sweep.
+func TestKilledJobsParentLeavesNothing(t *testing.T) {
+	before, procs := roots(t), processes()
+	run := startSuite(t, "dockerd-kill-dstate", "-jobs", "2")
+	for range 2 {
+		run.WaitLine(t, "in D at", 2*time.Minute)
+	}
+	mid := newRoots(t, before)
+	// Should the children outlive the test, they go too (and the next
+	// run's sweep takes what they leave).
+	t.Cleanup(func() { _ = syscall.Kill(-run.Cmd.Process.Pid, syscall.SIGKILL) })
+	if err := run.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	run.WaitExit(t, time.Minute)
+	// The children are in the parent's process group: wait for it to
+	// empty, well before their kill loops would have ended on their own
+	// (81 s each, then the closed stdin would stop them).
+	killed := time.Now()
+	for syscall.Kill(-run.Cmd.Process.Pid, 0) == nil {
+		if time.Since(killed) > time.Minute {
+			t.Fatalf("the children of the killed parent still run a minute later: they did not stop")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("the children stopped and cleaned up %s after their parent was killed", time.Since(killed).Round(100*time.Millisecond))
+	assertNothingLeft(t, mid, procs)
+	assertNoHang(t)
+}
+
+// assertNoHang fails t if a task sits in D or a relapse FUSE mount is left.
+func assertNoHang(t *testing.T) {
+	t.Helper()
 	if n := dstateTasks(); len(n) > 0 {
 		t.Fatalf("tasks still in D after the interrupted run: %v", n)
 	}
