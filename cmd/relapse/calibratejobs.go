@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -81,12 +80,7 @@ func runLiveJobs(ctx context.Context, opts liveOptions, shares []int, stderr io.
 		go func() {
 			defer wg.Done()
 			prefix := fmt.Sprintf("j%d ", k+1)
-			sc := bufio.NewScanner(pipe)
-			for sc.Scan() {
-				out.Lock()
-				fmt.Fprintln(stderr, prefix+sc.Text())
-				out.Unlock()
-			}
+			copyLines(stderr, pipe, prefix, &out)
 			err := cmd.Wait()
 			oks[k] = err == nil
 			if err != nil {

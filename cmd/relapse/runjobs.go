@@ -117,15 +117,21 @@ func runJobs(ctx context.Context, items []engine.Item, jobs int, childArgs []str
 	logf("%d runs in %d processes at once (%d of them alone, after the others), recorded in %s", len(items), jobs, len(alone), dir)
 	var out sync.Mutex // one child's line at a time on stderr
 	children := make([]*jobChild, 0, jobs)
-	defer func() {
+	// Closing a child's stdin ends it once its item is over; stop waits
+	// for them all (also when starting one of them failed).
+	stop := func() {
 		for _, c := range children {
 			_ = c.in.Close()
+		}
+		for _, c := range children {
 			if err := c.cmd.Wait(); err != nil && ctx.Err() == nil {
 				logf("%s exited: %v", c.name, err)
 			}
 			c.logs.Wait()
 		}
-	}()
+		children = nil
+	}
+	defer stop()
 	for k := 1; k <= jobs; k++ {
 		c, err := startChild(ctx, exe, fmt.Sprintf("j%d", k), filepath.Join(dir, results.PartsDir, fmt.Sprintf("j%d", k)), childArgs, stderr, &out)
 		if err != nil {
@@ -164,16 +170,7 @@ func runJobs(ctx context.Context, items []engine.Item, jobs int, childArgs []str
 			break
 		}
 	}
-	for _, c := range children {
-		_ = c.in.Close()
-	}
-	for _, c := range children {
-		if err := c.cmd.Wait(); err != nil && ctx.Err() == nil {
-			logf("%s exited: %v", c.name, err)
-		}
-		c.logs.Wait()
-	}
-	children = nil
+	stop()
 	run, err := results.MergeParts(dir, report.Renderer{})
 	if err != nil {
 		return results.Run{}, dir, fmt.Errorf("%w (the parts stay in %s)", err, filepath.Join(dir, results.PartsDir))
@@ -215,14 +212,20 @@ func startChild(ctx context.Context, exe, name, part string, args []string, stde
 	c.logs.Add(1)
 	go func() {
 		defer c.logs.Done()
-		sc := bufio.NewScanner(logs)
-		for sc.Scan() {
-			out.Lock()
-			fmt.Fprintln(stderr, name+" "+sc.Text())
-			out.Unlock()
-		}
+		copyLines(stderr, logs, name+" ", out)
 	}()
 	return c, nil
+}
+
+// copyLines copies r to w line by line behind prefix, one whole line at a
+// time under mu: the narration of several children on one stderr.
+func copyLines(w io.Writer, r io.Reader, prefix string, mu *sync.Mutex) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		mu.Lock()
+		fmt.Fprintln(w, prefix+sc.Text())
+		mu.Unlock()
+	}
 }
 
 // explainJobs prints what runRun prints for an item that did not give its

@@ -49,12 +49,7 @@ func TestCtrlCWithReaderInDLeavesNothing(t *testing.T) {
 // with its own dockerd and a reader in D): Ctrl-C reaches all three, and
 // both children release their hang and clean up.
 func TestCtrlCWithJobsLeavesNothing(t *testing.T) {
-	before, procs := roots(t), processes()
-	run := startSuite(t, "dockerd-kill-dstate", "-jobs", "2")
-	for range 2 {
-		run.WaitLine(t, "in D at", 2*time.Minute)
-	}
-	mid := newRoots(t, before)
+	run, mid, procs := twoKillLoops(t)
 	t.Logf("interrupting with both variants running in %v", mid)
 	if err := syscall.Kill(-run.Cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -68,12 +63,7 @@ func TestCtrlCWithJobsLeavesNothing(t *testing.T) {
 // running side by side, and only the parent: its children get SIGTERM from
 // the kernel and clean up on their own, with no sweep.
 func TestKilledJobsParentLeavesNothing(t *testing.T) {
-	before, procs := roots(t), processes()
-	run := startSuite(t, "dockerd-kill-dstate", "-jobs", "2")
-	for range 2 {
-		run.WaitLine(t, "in D at", 2*time.Minute)
-	}
-	mid := newRoots(t, before)
+	run, mid, procs := twoKillLoops(t)
 	// Should the children outlive the test, they go too (and the next
 	// run's sweep takes what they leave).
 	t.Cleanup(func() { _ = syscall.Kill(-run.Cmd.Process.Pid, syscall.SIGKILL) })
@@ -94,6 +84,19 @@ func TestKilledJobsParentLeavesNothing(t *testing.T) {
 	t.Logf("the children stopped and cleaned up %s after their parent was killed", time.Since(killed).Round(100*time.Millisecond))
 	assertNothingLeft(t, mid, procs)
 	assertNoHang(t)
+}
+
+// twoKillLoops starts `relapse run -jobs 2` on the kill-loop incident and
+// returns once both children have a reader in D, with the sandbox roots
+// they made and the processes alive before.
+func twoKillLoops(t *testing.T) (*child.Run, []string, procSet) {
+	t.Helper()
+	before, procs := roots(t), processes()
+	run := startSuite(t, "dockerd-kill-dstate", "-jobs", "2")
+	for range 2 {
+		run.WaitLine(t, "in D at", 2*time.Minute)
+	}
+	return run, newRoots(t, before), procs
 }
 
 // assertNoHang fails t if a task sits in D or a relapse FUSE mount is left.
