@@ -124,10 +124,12 @@ func runJobs(ctx context.Context, items []engine.Item, jobs int, childArgs []str
 			_ = c.in.Close()
 		}
 		for _, c := range children {
+			// Its stderr is read to the end before Wait closes the pipe,
+			// so a child's last lines (its cleanup) are never lost.
+			c.logs.Wait()
 			if err := c.cmd.Wait(); err != nil && ctx.Err() == nil {
 				logf("%s exited: %v", c.name, err)
 			}
-			c.logs.Wait()
 		}
 		children = nil
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/relapse-dev/relapse/harness/engine"
 	"github.com/relapse-dev/relapse/harness/incident"
 	"github.com/relapse-dev/relapse/harness/report"
-	resultspkg "github.com/relapse-dev/relapse/harness/results"
+	"github.com/relapse-dev/relapse/harness/results"
 )
 
 // EnvRules picks the verdict rules the suite judges with (v1, v2, v3; empty:
@@ -56,9 +56,9 @@ func declare(p engine.Plan) {
 		if suiteConfig, _ := ginkgo.GinkgoConfiguration(); suiteConfig.ParallelTotal < 2 {
 			return nil
 		}
-		results, err := engine.ResultsDir(os.Getenv("RELAPSE_RESULTS"))
+		root, err := engine.ResultsDir(os.Getenv("RELAPSE_RESULTS"))
 		gomega.Expect(err).NotTo(gomega.HaveOccurred())
-		dir, err := resultspkg.Claim(results, os.Getenv("RELAPSE_RUN_ID"))
+		dir, err := results.Claim(root, os.Getenv("RELAPSE_RUN_ID"))
 		gomega.Expect(err).NotTo(gomega.HaveOccurred())
 		return []byte(dir)
 	}, func(ctx ginkgo.SpecContext, claimed []byte) {
@@ -68,7 +68,7 @@ func declare(p engine.Plan) {
 			Results: os.Getenv("RELAPSE_RESULTS"), RunID: os.Getenv("RELAPSE_RUN_ID"), Logf: Logf(ginkgo.GinkgoWriter), Rules: rules,
 		}
 		if run = string(claimed); run != "" {
-			opts.Results = filepath.Join(run, resultspkg.PartsDir)
+			opts.Results = filepath.Join(run, results.PartsDir)
 			opts.RunID = fmt.Sprintf("p%d", ginkgo.GinkgoParallelProcess())
 		}
 		eng, err = engine.Open(ctx, opts)
@@ -85,7 +85,7 @@ func declare(p engine.Plan) {
 		}
 	}, func() {
 		if run != "" {
-			_, err := resultspkg.MergeParts(run, report.Renderer{})
+			_, err := results.MergeParts(run, report.Renderer{})
 			gomega.Expect(err).NotTo(gomega.HaveOccurred())
 		}
 	})
