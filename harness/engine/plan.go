@@ -93,9 +93,9 @@ func (it Item) Labels() []string {
 const AloneLabel = "alone"
 
 // Alone says whether the item must have the machine to itself
-// (Incident.Alone): a run with several jobs runs it after the others, one
-// at a time.
-func (it Item) Alone() bool { return it.Incident.Alone != "" }
+// (Incident.Alone or Variant.Alone): a run with several jobs runs it after
+// the others, one at a time.
+func (it Item) Alone() bool { return it.Incident.Alone != "" || it.Variant.Alone != "" }
 
 // Build is the runtime build the item runs, with its pairing (a cell's
 // canonical name, e.g. "dockerd-28.5.2/containerd-2.1.9/runc-1.3.6"), or ""

@@ -98,6 +98,10 @@ type Variant struct {
 	// hold on every other, whatever Expect says (Expect is the verdict on
 	// the variant's own build). Empty means Expect on every build.
 	Affected Ranges
+	// Alone says why this variant needs the machine to itself when its
+	// incident's others do not (see Incident.Alone), e.g. an outcome that
+	// races inside the daemon, whose odds were measured one at a time.
+	Alone string
 	// Case is the variant's behaviour.
 	Case Case
 }
