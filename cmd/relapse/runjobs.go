@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -105,14 +106,7 @@ func runJobs(ctx context.Context, items []engine.Item, jobs int, childArgs []str
 	if err != nil {
 		return results.Run{}, "", err
 	}
-	var shared, alone []engine.Item
-	for _, it := range items {
-		if it.Alone() {
-			alone = append(alone, it)
-		} else {
-			shared = append(shared, it)
-		}
-	}
+	shared, alone := dispatchOrder(items)
 	jobs = max(1, min(jobs, len(shared)))
 	logf("%d runs in %d processes at once (%d of them alone, after the others), recorded in %s", len(items), jobs, len(alone), dir)
 	var out sync.Mutex // one child's line at a time on stderr
@@ -178,6 +172,24 @@ func runJobs(ctx context.Context, items []engine.Item, jobs int, childArgs []str
 		return results.Run{}, dir, fmt.Errorf("%w (the parts stay in %s)", err, filepath.Join(dir, results.PartsDir))
 	}
 	return run, dir, nil
+}
+
+// dispatchOrder splits items into those that may share the machine,
+// longest first, and those that run alone afterwards, in plan order.
+// Longest first, so the last items to finish are short ones and no
+// process idles long at the end; an item's timeout (its drive's cap and
+// setup allowance) stands in for its length: 11 min for a kill loop, 9 for
+// a power loss.
+func dispatchOrder(items []engine.Item) (shared, alone []engine.Item) {
+	for _, it := range items {
+		if it.Alone() {
+			alone = append(alone, it)
+		} else {
+			shared = append(shared, it)
+		}
+	}
+	slices.SortStableFunc(shared, func(a, b engine.Item) int { return cmp.Compare(b.Timeout(), a.Timeout()) })
+	return shared, alone
 }
 
 // startChild starts one child recording into part, its stderr copied to

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,6 +67,34 @@ func TestAloneIsInThePlan(t *testing.T) {
 	out, _ := wantCode(t, []string{"plan", "-label", engine.AloneLabel}, exitOK)
 	if !strings.Contains(out, "php-tmpfile-dentry/small-bodies") || !strings.Contains(out, "dockerd-boltdb-corrupt/zero-page") || strings.Contains(out, "dockerd-kill-dstate") {
 		t.Errorf("relapse plan -label alone:\n%s\nwant the php variants and zero-page, not the kill loop", out)
+	}
+}
+
+// TestDispatchOrder: the shared items go longest first (the kill loops'
+// 11 min timeout before the power losses' 9), the alone ones after, in
+// plan order.
+func TestDispatchOrder(t *testing.T) {
+	p, err := engine.NewPlan(scenarios.All(), engine.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, alone := dispatchOrder(p.Items)
+	if len(shared)+len(alone) != len(p.Items) {
+		t.Fatalf("%d shared and %d alone of %d items", len(shared), len(alone), len(p.Items))
+	}
+	for i := 1; i < len(shared); i++ {
+		if shared[i].Timeout() > shared[i-1].Timeout() {
+			t.Errorf("%s (%s) after %s (%s): want longest first", shared[i].Name(), shared[i].Timeout(), shared[i-1].Name(), shared[i-1].Timeout())
+		}
+	}
+	if shared[0].Incident.ID != "dockerd-kill-dstate" {
+		t.Errorf("first shared item %s, want a kill loop (the longest)", shared[0].Name())
+	}
+	for i, it := range alone {
+		if !it.Alone() || (i > 0 && slices.IndexFunc(p.Items, func(x engine.Item) bool { return x.Name() == it.Name() }) < slices.IndexFunc(p.Items, func(x engine.Item) bool { return x.Name() == alone[i-1].Name() })) {
+			t.Errorf("alone items %v: want the alone ones in plan order", alone)
+			break
+		}
 	}
 }
 
