@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/relapse-dev/relapse/harness/curve"
@@ -60,18 +58,14 @@ func runLiveJobs(ctx context.Context, opts liveOptions, shares []int, stderr io.
 		id := fmt.Sprintf("%s-j%d", base, k+1)
 		args := []string{"calibrate", "-live", strconv.Itoa(n), "-multiples", joinFloats(opts.multiples),
 			"-rules", joinRules(opts.rules), "-live-child", id}
-		cmd := exec.CommandContext(ctx, exe, args...)
-		// Ctrl-C reaches the children through the terminal too; either
-		// way they get SIGTERM, clean up their sandbox and stop.
-		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-		cmd.WaitDelay = childWaitDelay
+		cmd := childCommand(ctx, exe, args...)
 		pipe, err := cmd.StderrPipe()
 		if err != nil {
 			fmt.Fprintf(stderr, "relapse calibrate: -jobs: %v\n", err)
 			return nil, false
 		}
 		cmd.Stdout = io.Discard
-		if err := cmd.Start(); err != nil {
+		if err := startChildCommand(cmd); err != nil {
 			fmt.Fprintf(stderr, "relapse calibrate: -jobs: starting %s %s: %v\n", exe, strings.Join(args, " "), err)
 			continue
 		}

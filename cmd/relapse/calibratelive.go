@@ -88,6 +88,9 @@ func runLiveCalibration(opts liveOptions, stdout, stderr io.Writer) int {
 			}
 			dirs = append(dirs, recorded...)
 		} else {
+			if opts.childID != "" {
+				childIgnoresBrokenPipe()
+			}
 			dir, ok := runLivePlan(ctx, p, opts.rules[0], opts.childID, logf)
 			if dir == "" {
 				return exitFail

@@ -37,10 +37,7 @@ const doneLine = "relapse-item-done"
 // on stdin, one at a time, recording them in dir (a part of the parent's
 // run), and answers each with doneLine on stdout.
 func runChild(ctx context.Context, p engine.Plan, dir string, opts engine.Options, stdin io.Reader, stdout io.Writer, logf func(string, ...any)) int {
-	// A parent that dies leaves this child's stderr a broken pipe: writing
-	// to it must fail quietly, not kill the child before it has cleaned up
-	// (its parent's death reaches it as SIGTERM).
-	signal.Ignore(syscall.SIGPIPE)
+	childIgnoresBrokenPipe()
 	opts.Results, opts.RunID = filepath.Dir(dir), filepath.Base(dir)
 	eng, err := engine.Open(ctx, opts)
 	if err != nil {
@@ -195,15 +192,7 @@ func dispatchOrder(items []engine.Item) (shared, alone []engine.Item) {
 // startChild starts one child recording into part, its stderr copied to
 // stderr line by line behind its name.
 func startChild(ctx context.Context, exe, name, part string, args []string, stderr io.Writer, out *sync.Mutex) (*jobChild, error) {
-	cmd := exec.CommandContext(ctx, exe, append([]string{"run", "-run-child", part}, args...)...)
-	// Ctrl-C reaches the children through the terminal too; either way
-	// they get SIGTERM, stop their item, clean up its sandbox and exit.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = childWaitDelay
-	// A parent killed outright (SIGKILL) cannot stop its children: they
-	// get SIGTERM from the kernel instead and clean up as after Ctrl-C.
-	// Pdeathsig follows the thread that forks, so the start keeps to one.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cmd := childCommand(ctx, exe, append([]string{"run", "-run-child", part}, args...)...)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -216,10 +205,7 @@ func startChild(ctx context.Context, exe, name, part string, args []string, stde
 	if err != nil {
 		return nil, err
 	}
-	goruntime.LockOSThread()
-	err = cmd.Start()
-	goruntime.UnlockOSThread()
-	if err != nil {
+	if err := startChildCommand(cmd); err != nil {
 		return nil, fmt.Errorf("starting %s %s: %w", exe, strings.Join(cmd.Args[1:], " "), err)
 	}
 	c := &jobChild{name: name, cmd: cmd, in: in, out: bufio.NewScanner(stdout)}
@@ -230,6 +216,34 @@ func startChild(ctx context.Context, exe, name, part string, args []string, stde
 	}()
 	return c, nil
 }
+
+// childCommand is a child relapse process of -jobs (run or calibrate).
+// Ctrl-C reaches the children through the terminal too; either way they
+// get SIGTERM, stop, clean up their sandbox and exit, within
+// childWaitDelay. A parent killed outright (SIGKILL) cannot stop them:
+// they get SIGTERM from the kernel instead (Pdeathsig; start them with
+// startChildCommand).
+func childCommand(ctx context.Context, exe string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = childWaitDelay
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	return cmd
+}
+
+// startChildCommand starts cmd from one locked thread: Pdeathsig follows
+// the thread that forks, not the process.
+func startChildCommand(cmd *exec.Cmd) error {
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	return cmd.Start()
+}
+
+// childIgnoresBrokenPipe keeps a child alive when its parent has died and
+// left its stderr a broken pipe: writing to it fails quietly instead of
+// killing the child before it has cleaned up (the parent's death reaches
+// it as SIGTERM).
+func childIgnoresBrokenPipe() { signal.Ignore(syscall.SIGPIPE) }
 
 // copyLines copies r to w line by line behind prefix, one whole line at a
 // time under mu: the narration of several children on one stderr.
