@@ -102,11 +102,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		}
 		if res, ok := runItem(ctx, eng, it, i+1, len(items), logf); !ok {
 			code = exitFail
-			if it.UserConfig != "" {
-				fmt.Fprintln(stdout, report.RegressionFailure(res, eng.Dir()))
-			} else {
-				fmt.Fprintf(stdout, "%s on %s %s: %s\n", it.Name(), res.Runtime, res.Version, report.Explain(res))
-			}
+			explainItem(stdout, it, res, eng.Dir())
 		}
 	}
 	if err := eng.Close(); err != nil {
@@ -121,6 +117,17 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprint(stdout, report.Table(run))
 	fmt.Fprintf(stdout, "results: %s\n", eng.Dir())
 	return code
+}
+
+// explainItem prints why an item that did not give its expected verdict
+// failed: the regression report for a user's configuration, else what
+// each budget measured.
+func explainItem(w io.Writer, it engine.Item, res results.Result, runDir string) {
+	if it.UserConfig != "" {
+		fmt.Fprintln(w, report.RegressionFailure(res, runDir))
+		return
+	}
+	fmt.Fprintf(w, "%s on %s %s: %s\n", it.Name(), res.Runtime, res.Version, report.Explain(res))
 }
 
 // runItem runs one item, again up to its Attempts when it misses its

@@ -271,13 +271,9 @@ func explainJobs(stdout io.Writer, items []engine.Item, run results.Run, dir str
 		case !recorded:
 			ok = false
 			fmt.Fprintf(stdout, "%s: not run (its process stopped first; its log is above)\n", it.Name())
-		case res.OK:
-		case it.UserConfig != "":
+		case !res.OK:
 			ok = false
-			fmt.Fprintln(stdout, report.RegressionFailure(res, dir))
-		default:
-			ok = false
-			fmt.Fprintf(stdout, "%s on %s %s: %s\n", it.Name(), res.Runtime, res.Version, report.Explain(res))
+			explainItem(stdout, it, res, dir)
 		}
 	}
 	return ok
