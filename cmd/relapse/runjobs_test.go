@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/relapse-dev/relapse/harness/curve"
 	"github.com/relapse-dev/relapse/harness/engine"
@@ -78,7 +79,7 @@ func TestDispatchOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared, alone := dispatchOrder(p.Items)
+	shared, alone := dispatchOrder(p.Items, nil)
 	if len(shared)+len(alone) != len(p.Items) {
 		t.Fatalf("%d shared and %d alone of %d items", len(shared), len(alone), len(p.Items))
 	}
@@ -95,6 +96,47 @@ func TestDispatchOrder(t *testing.T) {
 			t.Errorf("alone items %v: want the alone ones in plan order", alone)
 			break
 		}
+	}
+}
+
+// TestDispatchOrderByPastWalls: items a recent run timed go longest first
+// by that wall time, after the untimed ones (by timeout); a kill loop that
+// took less than a power loss goes after it.
+func TestDispatchOrderByPastWalls(t *testing.T) {
+	p, err := engine.NewPlan(scenarios.All(), engine.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	walls := results.Walls{
+		"dockerd-kill-dstate/control":     50 * time.Second,
+		"dockerd-kill-dstate/dstate":      86 * time.Second,
+		"dockerd-restore-hang/lock-held":  60 * time.Second,
+		"dockerd-boltdb-corrupt/truncate": 12 * time.Second,
+		"php-tmpfile-dentry/small-bodies": 90 * time.Second, // alone: not reordered
+	}
+	shared, alone := dispatchOrder(p.Items, walls)
+	names := func(items []engine.Item) string {
+		var n []string
+		for _, it := range items {
+			n = append(n, it.Name())
+		}
+		return strings.Join(n, " ")
+	}
+	var timed []string
+	for i, it := range shared {
+		if _, ok := walls[it.Name()]; ok {
+			timed = append(timed, it.Name())
+		} else if len(timed) > 0 {
+			t.Errorf("untimed %s at %d, after timed %v: want the untimed first", it.Name(), i, timed)
+		}
+	}
+	want := "dockerd-kill-dstate/dstate dockerd-restore-hang/lock-held dockerd-kill-dstate/control dockerd-boltdb-corrupt/truncate"
+	if got := strings.Join(timed, " "); got != want {
+		t.Errorf("timed items in order %s, want %s (longest wall first)", got, want)
+	}
+	_, untimed := dispatchOrder(p.Items, nil)
+	if got, want := names(alone), names(untimed); got != want {
+		t.Errorf("alone items %s, want %s (plan order whatever their walls)", got, want)
 	}
 }
 

@@ -81,10 +81,11 @@ func cmpDuration(d, def time.Duration) time.Duration {
 // breached); it is recorded in the result too.
 func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err error) {
 	logf := e.logf
+	began := time.Now()
 	res = results.Result{
 		Incident: it.Incident.ID, Variant: it.Variant.Name, Cell: it.Cell, Runtime: string(it.Runtime),
 		Title: it.Incident.Title, Expect: string(it.Expect), Verdict: string(curve.Inconclusive), Labels: it.Variant.Labels,
-		Started: time.Now().UTC(),
+		Started: began.UTC(),
 	}
 	var series []curve.Series
 	defer func() {
@@ -92,6 +93,8 @@ func (e *Engine) Run(ctx context.Context, it Item) (res results.Result, err erro
 			res.Error = err.Error()
 			res.OK = false
 		}
+		// This defer runs last, after the cleanups: they count too.
+		res.WallS = time.Since(began).Seconds()
 		if addErr := e.store.Add(res, series); addErr != nil && err == nil {
 			err = fmt.Errorf("recording %s: %w", it.Name(), addErr)
 		}

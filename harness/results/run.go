@@ -89,6 +89,10 @@ type Result struct {
 	Started time.Time `json:"started,omitzero"`
 	// DurationS is how long the variant sampled, in seconds.
 	DurationS float64 `json:"duration_s"`
+	// WallS is how long the variant took in all, in seconds: its sandbox's
+	// start, image loads, workload, diagnostics and cleanup (one attempt).
+	// A run with several jobs starts the longest items first by it.
+	WallS float64 `json:"wall_s,omitempty"`
 	// VerdictAfterS is how many seconds after the stimulus started the
 	// verdict was reached (early for a certain breach).
 	VerdictAfterS float64 `json:"verdict_after_s"`

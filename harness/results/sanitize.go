@@ -20,6 +20,7 @@ func sanitize(r *Result) {
 	fix("growth", &r.Growth)
 	fix("duration_s", &r.DurationS)
 	fix("verdict_after_s", &r.VerdictAfterS)
+	fix("wall_s", &r.WallS)
 	if r.Extras != nil {
 		extras := make(map[string]float64, len(r.Extras))
 		for k, v := range r.Extras {
