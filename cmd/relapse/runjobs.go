@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -103,7 +102,7 @@ func runJobs(ctx context.Context, items []engine.Item, jobs int, childArgs []str
 	if err != nil {
 		return results.Run{}, "", err
 	}
-	shared, alone := dispatchOrder(items, pastWalls(root, items, logf))
+	shared, alone := engine.SideBySide(items, engine.PastWalls(root, items, logf))
 	jobs = max(1, min(jobs, len(shared)))
 	logf("%d runs in %d processes at once (%d of them alone, after the others), recorded in %s", len(items), jobs, len(alone), dir)
 	var out sync.Mutex // one child's line at a time on stderr
@@ -170,60 +169,6 @@ func runJobs(ctx context.Context, items []engine.Item, jobs int, childArgs []str
 	}
 	return run, dir, nil
 }
-
-// dispatchOrder splits items into those that may share the machine,
-// longest first, and those that run alone afterwards, in plan order.
-// Longest first, so the last items to finish are short ones and no
-// process idles long at the end. An item's length is its wall time in a
-// recent run (walls); items no recent run timed go first, by their
-// timeout (the drive's cap and the setup allowance: 11 min for a kill
-// loop, 9 for a power loss), which ranks incidents but cannot tell a 15 s
-// power loss from a 40 s one.
-func dispatchOrder(items []engine.Item, walls results.Walls) (shared, alone []engine.Item) {
-	for _, it := range items {
-		if it.Alone() {
-			alone = append(alone, it)
-		} else {
-			shared = append(shared, it)
-		}
-	}
-	slices.SortStableFunc(shared, func(a, b engine.Item) int {
-		wa, timedA := walls[a.Name()]
-		wb, timedB := walls[b.Name()]
-		if timedA != timedB {
-			if timedA {
-				return 1
-			}
-			return -1
-		}
-		if timedA {
-			return cmp.Compare(wb, wa)
-		}
-		return cmp.Compare(b.Timeout(), a.Timeout())
-	})
-	return shared, alone
-}
-
-// pastWalls are the items' wall times in the recent runs under root, for
-// dispatchOrder; a run that cannot be read is said and left out.
-func pastWalls(root string, items []engine.Item, logf func(string, ...any)) results.Walls {
-	walls, err := results.RecentWalls(root, recentRuns)
-	if err != nil {
-		logf("ordering by past wall times without some runs: %v", err)
-	}
-	timed := 0
-	for _, it := range items {
-		if _, ok := walls[it.Name()]; ok {
-			timed++
-		}
-	}
-	logf("longest first: %d of the %d by their wall time in the newest runs in %s, the others by their timeout", timed, len(items), root)
-	return walls
-}
-
-// recentRuns is how many of the newest runs pastWalls reads: enough to
-// find every incident of a suite run one incident at a time.
-const recentRuns = 20
 
 // startChild starts one child recording into part, its stderr copied to
 // stderr line by line behind its name.

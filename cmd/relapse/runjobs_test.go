@@ -71,7 +71,7 @@ func TestAloneIsInThePlan(t *testing.T) {
 	}
 }
 
-// TestDispatchOrder: the shared items go longest first (the kill loops'
+// TestDispatchOrder (engine.SideBySide on the real catalog): the shared items go longest first (the kill loops'
 // 11 min timeout before the power losses' 9), the alone ones after, in
 // plan order.
 func TestDispatchOrder(t *testing.T) {
@@ -79,7 +79,7 @@ func TestDispatchOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared, alone := dispatchOrder(p.Items, nil)
+	shared, alone := engine.SideBySide(p.Items, nil)
 	if len(shared)+len(alone) != len(p.Items) {
 		t.Fatalf("%d shared and %d alone of %d items", len(shared), len(alone), len(p.Items))
 	}
@@ -114,7 +114,7 @@ func TestDispatchOrderByPastWalls(t *testing.T) {
 		"dockerd-boltdb-corrupt/truncate": 12 * time.Second,
 		"php-tmpfile-dentry/small-bodies": 90 * time.Second, // alone: not reordered
 	}
-	shared, alone := dispatchOrder(p.Items, walls)
+	shared, alone := engine.SideBySide(p.Items, walls)
 	names := func(items []engine.Item) string {
 		var n []string
 		for _, it := range items {
@@ -134,7 +134,7 @@ func TestDispatchOrderByPastWalls(t *testing.T) {
 	if got := strings.Join(timed, " "); got != want {
 		t.Errorf("timed items in order %s, want %s (longest wall first)", got, want)
 	}
-	_, untimed := dispatchOrder(p.Items, nil)
+	_, untimed := engine.SideBySide(p.Items, nil)
 	if got, want := names(alone), names(untimed); got != want {
 		t.Errorf("alone items %s, want %s (plan order whatever their walls)", got, want)
 	}

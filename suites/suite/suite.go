@@ -13,6 +13,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 
 	"github.com/relapse-dev/relapse/harness/curve"
@@ -103,14 +104,33 @@ func declare(p engine.Plan) {
 		}
 		fmt.Fprintf(os.Stdout, "\nresults: %s\n", dir)
 	})
-	// One container keeps the plan's order: Ginkgo shuffles only top-level
-	// containers.
-	ginkgo.Describe("the plan", func() { specs(p, func() *engine.Engine { return eng }) })
+	// One container, so Ginkgo's shuffle (of top-level containers only)
+	// leaves the specs in order; specs orders them within it.
+	ginkgo.Describe("the plan", func() { specs(sideBySide(p.Items), func() *engine.Engine { return eng }) })
 }
 
-// specs declares one spec per plan item, run by the suite's engine.
-func specs(p engine.Plan, engineOf func() *engine.Engine) {
-	for _, it := range p.Items {
+// sideBySide orders the items as relapse run -jobs does (engine.SideBySide),
+// by their wall times in the newest runs under RELAPSE_RESULTS: with
+// several processes, the longest start first; the Serial (alone) ones run
+// last anyway.
+func sideBySide(items []engine.Item) []engine.Item {
+	root, err := engine.ResultsDir(os.Getenv("RELAPSE_RESULTS"))
+	if err != nil {
+		return items
+	}
+	shared, alone := engine.SideBySide(items, engine.PastWalls(root, items, Logf(ginkgo.GinkgoWriter)))
+	return append(shared, alone...)
+}
+
+// specs declares one spec per item, run by the suite's engine, in the
+// order of items. Ginkgo orders the specs of a container by code location,
+// then by text: every spec here is declared on one line, so each gets the
+// location of its place in the order instead ("relapse order:N", for
+// shared libraries that make their own nodes), which also says where it
+// ran in the output and the JUnit report.
+func specs(items []engine.Item, engineOf func() *engine.Engine) {
+	for i, it := range items {
+		place := types.CodeLocation{FileName: orderLocation, LineNumber: i + 1}
 		body := func(ctx ginkgo.SpecContext) {
 			ginkgo.By("running " + it.Name() + ": " + it.Why)
 			eng := engineOf()
@@ -123,9 +143,12 @@ func specs(p engine.Plan, engineOf func() *engine.Engine) {
 			}
 			gomega.Expect(res.Verdict).To(gomega.Equal(res.Expect), "%s on %s %s: %s", it.Name(), res.Runtime, res.Version, report.Explain(res))
 		}
-		ginkgo.It(it.Name()+" must "+string(it.Expect), append([]any{ginkgo.Label(it.Labels()...), body}, decorators(it)...)...)
+		ginkgo.It(it.Name()+" must "+string(it.Expect), append([]any{place, ginkgo.Label(it.Labels()...), body}, decorators(it)...)...)
 	}
 }
+
+// orderLocation is the file name of the specs' code locations (see specs).
+const orderLocation = "relapse order"
 
 // decorators are an item's spec decorators: its timeout and attempts, and
 // Serial for an item that needs the machine to itself (in a parallel run
