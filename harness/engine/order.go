@@ -55,7 +55,14 @@ func PastWalls(root string, items []Item, logf func(string, ...any)) results.Wal
 			timed++
 		}
 	}
-	logf("longest first: %d of the %d by their wall time in the newest runs in %s, the others by their timeout", timed, len(items), root)
+	switch timed {
+	case len(items):
+		logf("longest first, by their wall time in the newest runs in %s", root)
+	case 0:
+		logf("longest first, by their timeout: no recent run in %s timed them", root)
+	default:
+		logf("longest first: %d of the %d by their wall time in the newest runs in %s, the others (first) by their timeout", timed, len(items), root)
+	}
 	return walls
 }
 
