@@ -45,9 +45,9 @@ func TestRunJobsFlag(t *testing.T) {
 
 // TestAloneIsInThePlan: the items that need the machine to themselves
 // carry the alone label, so `relapse plan -label alone` lists what a run
-// with several jobs keeps for last: every variant of the incidents that
-// measure or load the whole machine, and the variants whose outcome races
-// inside the daemon.
+// with several jobs keeps for last: every variant of the incident that
+// counts the whole machine's dentries and loads all its cores, and the
+// variants whose outcome races inside the daemon.
 func TestAloneIsInThePlan(t *testing.T) {
 	p, err := engine.NewPlan(scenarios.All(), engine.Filter{})
 	if err != nil {
@@ -55,15 +55,15 @@ func TestAloneIsInThePlan(t *testing.T) {
 	}
 	var alone []string
 	for _, it := range p.Items {
-		if it.Alone() && !strings.HasPrefix(it.Name(), "php-tmpfile-dentry/") && !strings.HasPrefix(it.Name(), "containerd-huge-log-line/") {
+		if it.Alone() && !strings.HasPrefix(it.Name(), "php-tmpfile-dentry/") {
 			alone = append(alone, it.Name())
 		}
-		if !it.Alone() && (it.Incident.ID == "php-tmpfile-dentry" || it.Incident.ID == "containerd-huge-log-line") {
+		if !it.Alone() && it.Incident.ID == "php-tmpfile-dentry" {
 			t.Errorf("%s shares the machine; its incident measures or loads all of it", it.Name())
 		}
 	}
 	if got, want := strings.Join(alone, " "), "dockerd-boltdb-corrupt/zero-page dockerd-boltdb-corrupt/cycle-loop"; got != want {
-		t.Errorf("alone outside php and huge-log-line: %s, want %s (the variants whose outcome races in dockerd)", got, want)
+		t.Errorf("alone outside php: %s, want %s (the variants whose outcome races in dockerd)", got, want)
 	}
 	out, _ := wantCode(t, []string{"plan", "-label", engine.AloneLabel}, exitOK)
 	if !strings.Contains(out, "php-tmpfile-dentry/small-bodies") || !strings.Contains(out, "dockerd-boltdb-corrupt/zero-page") || strings.Contains(out, "dockerd-kill-dstate") {
