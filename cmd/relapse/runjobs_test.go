@@ -71,9 +71,9 @@ func TestAloneIsInThePlan(t *testing.T) {
 	}
 }
 
-// TestDispatchOrder (engine.SideBySide on the real catalog): the shared items go longest first (the kill loops'
-// 11 min timeout before the power losses' 9), the alone ones after, in
-// plan order.
+// TestDispatchOrder: engine.SideBySide on the real catalog with no past
+// runs puts the shared items longest first by timeout (the kill loops'
+// 11 min before the power losses' 9), the alone ones after, in plan order.
 func TestDispatchOrder(t *testing.T) {
 	p, err := engine.NewPlan(scenarios.All(), engine.Filter{})
 	if err != nil {
