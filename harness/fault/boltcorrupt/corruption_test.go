@@ -178,3 +178,60 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroPageOnlyWalkedInto: whatever the seed, the zeroed leaf is one that
+// none of dockerd's listing lookups descends into (no listing prefix sorts
+// between its first key and its successor's), so only a cursor walking on
+// from an earlier leaf meets it. The fixture also has prefixed leaves a
+// lookup does enter (where one network's endpoints end and the next's
+// begin): 200 seeds drawing from every endpoint leaf would hit one of them
+// all but surely, so the choice is tested, not given.
+func TestZeroPageOnlyWalkedInto(t *testing.T) {
+	fixture := writeFixture(t)
+	f, fh, err := loadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.Close()
+	tg, err := locate(f, DefaultOptions(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookups := []string{"docker/network/v1.0/network/", "docker/network/v1.0/endpoint_count/"}
+	for _, n := range fixtureNetworks {
+		lookups = append(lookups, networkPrefix(n.name))
+	}
+	enters := map[uint64][]string{} // leaf page -> the lookups descending into it
+	leaves := tg.bucket.leaves
+	for i, l := range leaves {
+		for _, p := range lookups {
+			if bytes.Compare(l.keys[0], []byte(p)) <= 0 && (i+1 == len(leaves) || bytes.Compare([]byte(p), leaves[i+1].keys[0]) < 0) {
+				enters[l.id] = append(enters[l.id], p)
+			}
+		}
+	}
+	prefixedEntered := 0
+	for _, l := range leaves {
+		if len(enters[l.id]) > 0 && bytes.HasPrefix(l.keys[len(l.keys)-1], []byte(DefaultPrefix)) {
+			prefixedEntered++
+		}
+	}
+	if prefixedEntered == 0 {
+		t.Fatalf("the fixture has no endpoint leaf a lookup enters: the test would prove nothing")
+	}
+	picked := map[uint64]bool{}
+	for seed := uint64(1); seed <= 200; seed++ {
+		res, err := ZeroPage().WithSeed(seed).Apply(copyFile(t, fixture))
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		id := res.Pages[0]
+		picked[id] = true
+		if got := enters[id]; len(got) > 0 {
+			t.Errorf("seed %d zeroed leaf page %d, which the lookup of %q descends into", seed, id, got)
+		}
+	}
+	if len(picked) < 2 {
+		t.Errorf("200 seeds zeroed only page(s) %v: the seed no longer picks the leaf", picked)
+	}
+}
