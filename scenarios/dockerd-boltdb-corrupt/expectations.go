@@ -26,10 +26,9 @@ type expectation struct {
 func expectations() map[string]expectation {
 	return map[string]expectation{
 		"truncate": {verdict: curve.Hold, why: "the freelist page is cut off: bbolt panics (\"invalid freelist page: 0, page type is unknown\"), dockerd exits 2 ~1.4 s into the restart at its usual size"},
-		"zero-page": {verdict: curve.Breach, why: "a zeroed leaf reads as a page that sends the cursor back into the bucket: the same endless walk (Cursor.first -> pageNode), 300-440 MB/s; " +
-			"in 1 of 16 runs on the reference machine dockerd died of a \"fatal error: fault\" first instead (cause not found; the zeroed leaf was no different), so the suite allows a second attempt; " +
-			"finding (2026-12-01, alone): bbolt's Cursor.search panics on a page that is neither branch nor leaf, where Cursor.Next walks into it, so when the seed picks the leaf a listing's Seek lands on " +
-			"dockerd panics instead (\"invalid page type: 0: 0\", exit 2, held at 73 MiB); one run lost both attempts (that panic, then the fault)", attempts: 2,
+		"zero-page": {verdict: curve.Breach, why: "a zeroed leaf that a listing's cursor walks into reads as a page that sends the cursor back into the bucket: the same endless walk (Cursor.first -> pageNode), 300-440 MB/s; " +
+			"a lookup descending straight into it panics instead (\"invalid page type: 0: 0\", exit 2, held at 73 MiB: 2 of 9 attempts when any endpoint leaf could be zeroed), so the zeroed leaf is one no lookup lands on; " +
+			"dockerd still dies of a \"fatal error: fault\" first in 2 of 18 attempts on the reference machine (2026-12-02, 16 loops; 1 in 16 before; cause not found, the zeroed leaf no different), so the suite allows a second attempt", attempts: 2,
 			affected: incident.Ranges{{Before: "26.1.5", Note: "finding: the bbolt of 26.1.5 and 28.5.2 checks a page's id on read and panics at once " +
 				"(\"Page expected to be: 8, but self identifies as 0\", exit 2 in ~3 s) with dockerd at 84.3 MiB (26.1.5) and 72.1 MiB (28.5.2) where 20.10.24 grew to 592 MiB " +
 				"(run track-zero-page, 2026-11-30); releases between 20.10.24 and 26.1.5 are not measured"}}},
