@@ -249,8 +249,8 @@ func (w *Watchdog) observe(pid int, now time.Time) {
 			if st, err := p.Stat(); err == nil && st.State != "Z" && st.State != "X" {
 				alive = true
 				rss = uint64(st.ResidentMemory())
-				if s, err := st.StartTime(); err == nil {
-					start = time.Unix(0, int64(s*float64(time.Second)))
+				if s, err := processStart(st, now); err == nil {
+					start = s
 				}
 			}
 		}
