@@ -241,17 +241,12 @@ func (w *Watchdog) isAnswered() bool {
 
 // observe reads the process' state and RSS once.
 func (w *Watchdog) observe(pid int, now time.Time) {
-	var rss uint64
-	var start time.Time
+	var st procfs.ProcStat
 	alive := false
 	if pid > 0 {
 		if p, err := w.fs.Proc(pid); err == nil {
-			if st, err := p.Stat(); err == nil && st.State != "Z" && st.State != "X" {
-				alive = true
-				rss = uint64(st.ResidentMemory())
-				if s, err := processStart(st, now); err == nil {
-					start = s
-				}
+			if s, err := p.Stat(); err == nil && s.State != "Z" && s.State != "X" {
+				st, alive = s, true
 			}
 		}
 	}
@@ -261,11 +256,12 @@ func (w *Watchdog) observe(pid int, now time.Time) {
 		w.up = false
 		return
 	}
+	rss := uint64(st.ResidentMemory())
 	if pid != w.cur {
 		w.cur, w.answered, w.hist = pid, false, nil
-		w.started = start
-		if start.IsZero() || start.After(now) {
-			w.started = now
+		w.started = now
+		if start, err := processStart(st, now); err == nil && !start.After(now) {
+			w.started = start
 		}
 	}
 	w.up = true
