@@ -12,10 +12,11 @@ import (
 // Where the damage is met decides what a bbolt without page checks does: a
 // cursor walking on from the previous leaf (First, Next) takes the zeroed
 // page for a branch and descends through its zero element to page 0 and on,
-// forever (or, now and then, dies of a fault, cause not found); a lookup descending straight into it (Seek, Get, Delete) panics
-// ("invalid page type: 0: 0"). So the seed picks among the leaves only a walk
-// enters when there are any (see walkedOnly), and among all leaves holding
-// the prefix otherwise.
+// forever (now and then the daemon dies of a fault instead, cause not
+// found); a lookup descending straight into it (Seek, Get, Delete) panics
+// ("invalid page type: 0: 0"). So the seed picks among the leaves only a
+// walk enters when there are any (see walkedOnly), and among all leaves
+// holding the prefix otherwise.
 func ZeroPage() Corruption {
 	return Corruption{
 		name:       "zero-page",
